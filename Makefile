@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EVAL_DATA := ../shared/eval/data
+EVAL_OUT := var/eval
+
+.PHONY: run test lint eval bench clean browsers
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/digest run --config config/digest.toml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check digest tests benchmarks
+	$(BIN)/ruff format --check digest tests benchmarks
+	$(BIN)/mypy digest
+
+eval: $(STAMP)
+	@$(BIN)/python benchmarks/eval.py --data $(EVAL_DATA) --out $(EVAL_OUT)
+
+bench: $(STAMP)
+	@mkdir -p benchmarks/results
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf var outbox .pytest_cache .mypy_cache .ruff_cache benchmarks/results

@@ -1,0 +1,122 @@
+"""The composition root: builds the configured parts from :class:`Settings`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+from digest.errors import ConfigError
+from digest.models import Subscriber
+from digest.rendering import Renderer
+from digest.settings import Settings, SourceSettings
+from digest.sources import Source
+from digest.sources.feed import FeedSource
+from digest.sources.folder import FolderSource
+from digest.sources.http import make_client
+from digest.sources.page import PageSource
+from digest.store import Store, open_store
+from digest.subscribers import load_subscribers
+from digest.transports import MemoryTransport, Transport
+from digest.transports.outbox import OutboxTransport
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Components:
+    settings: Settings
+    store: Store
+    renderer: Renderer
+    transport: Transport
+    client: httpx.Client
+    clock: Callable[[], datetime] = utcnow
+    sources: list[Source] = field(default_factory=list)
+
+    def subscribers(self) -> list[Subscriber]:
+        return load_subscribers(self.settings.subscribers.file)
+
+    def signing_key(self) -> bytes:
+        """``$DIGEST_SECRET_KEY``, else a random key kept in ``var/secret_key``."""
+        if self.settings.web.secret_key is not None:
+            return self.settings.web.secret_key.get_secret_value().encode()
+        path = self.settings.var_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip().encode()
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.close()
+
+
+def build_source(config: SourceSettings, client: httpx.Client) -> Source:
+    if config.kind == "folder":
+        assert config.path is not None
+        return FolderSource(config.name, config.path, topic=config.topic, limit=config.limit)
+    if config.kind == "page":
+        assert config.url is not None
+        return PageSource(config.name, config.url, client, topic=config.topic)
+    return FeedSource(
+        config.name, url=config.url, path=config.path, client=client, topic=config.topic, limit=config.limit
+    )
+
+
+def build_transport(settings: Settings, clock: Callable[[], datetime]) -> Transport:
+    delivery = settings.delivery
+    if delivery.transport == "memory":
+        return MemoryTransport()
+    if delivery.transport == "sendgrid":
+        from digest.transports.sendgrid import SendGridTransport
+
+        key = delivery.sendgrid.api_key
+        if key is None:
+            raise ConfigError("transport 'sendgrid' needs $SENDGRID_API_KEY", field="delivery.transport")
+        return SendGridTransport(
+            api_key=key.get_secret_value(),
+            api_url=delivery.sendgrid.api_url,
+            from_email=delivery.from_email,
+            from_name=delivery.from_name,
+            reply_to=delivery.reply_to,
+            timeout=delivery.sendgrid.timeout_seconds,
+            sandbox_mode=delivery.sendgrid.sandbox_mode,
+        )
+    return OutboxTransport(
+        delivery.outbox_dir,
+        from_email=delivery.from_email,
+        from_name=delivery.from_name,
+        reply_to=delivery.reply_to,
+        clock=clock,
+    )
+
+
+def build_components(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    transport: Transport | None = None,
+    client: httpx.Client | None = None,
+) -> Components:
+    client = client or make_client()
+    return Components(
+        settings=settings,
+        store=open_store(settings.storage.url),
+        renderer=Renderer(
+            settings.templates_dir,
+            base_url=settings.web.base_url,
+            postal_address=settings.web.postal_address,
+        ),
+        transport=transport or build_transport(settings, clock),
+        client=client,
+        clock=clock,
+        sources=[build_source(s, client) for s in settings.sources if s.enabled],
+    )

@@ -1,0 +1,57 @@
+"""One exception tree for the whole package.
+
+Expected failures derive from :class:`DigestError`; the CLI turns them into a short
+message and an exit code, without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class DigestError(Exception):
+    """Base class of every expected failure."""
+
+    exit_code = 1
+
+
+class ConfigError(DigestError):
+    """The configuration (TOML, CSV or environment) is invalid.
+
+    The message names the file and the field; nothing is collected, built or sent.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, path: str | None = None, field: str | None = None) -> None:
+        where = ", ".join(part for part in (path, f"field {field}" if field else None) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.path = path
+        self.field = field
+
+
+class SourceError(DigestError):
+    """One source could not be read. Recorded in the run report; the run goes on."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"source {source!r}: {message}")
+        self.source = source
+        self.reason = message
+
+
+class ExtractionError(DigestError):
+    """One document yielded no usable article (no text, binary content ...)."""
+
+
+class RenderError(DigestError):
+    """A template could not be rendered or compiled: the edition is not sent."""
+
+
+class DeliveryError(DigestError):
+    """A message could not be handed to the transport."""
+
+
+class StoreError(DigestError):
+    """The database is missing, unreadable or holds something unexpected."""
+
+
+class NotFoundError(DigestError):
+    """An edition, subscriber or other named thing does not exist."""

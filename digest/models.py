@@ -1,0 +1,169 @@
+"""The domain objects every stage passes along: frozen dataclasses, no behaviour
+beyond small derived values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class RawDocument:
+    """What a source hands over before cleaning: markup or scraped text plus metadata."""
+
+    source: str
+    url: str | None
+    html: str | None = None  # a whole web page
+    fragment: str | None = None  # the article body as HTML, as feeds carry it
+    text: str | None = None  # scraped plain text, noisy
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    topic_hint: str | None = None
+    origin: str = ""  # file path or feed URL, for error messages
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One clean article from one outlet."""
+
+    id: str
+    source: str
+    title: str
+    text: str
+    url: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    credit: str | None = None
+    topic_hint: str | None = None
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p for p in self.text.split("\n\n") if p.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryLink:
+    """One outlet's telling of a story, as shown under "also reported by"."""
+
+    article_id: str
+    source: str
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One event, told by one or more articles."""
+
+    id: str
+    headline: str
+    summary: str
+    articles: tuple[StoryLink, ...]
+    score: float = 0.0
+    published: datetime | None = None
+
+    @property
+    def url(self) -> str | None:
+        """The link of the lead article, the one the headline points to."""
+        return next((a.url for a in self.articles if a.url), None)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.source for a in self.articles))
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    name: str
+    stories: tuple[Story, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    """A built digest, ready to render. ``period`` is the local date it belongs to."""
+
+    name: str
+    title: str
+    subject: str
+    period: str
+    built_at: datetime
+    sections: tuple[Section, ...]
+    timezone: str = "UTC"
+
+    @property
+    def stories(self) -> list[Story]:
+        return [story for section in self.sections for story in section.stories]
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}/{self.period}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    email: str
+    name: str = ""
+    timezone: str = "UTC"
+    topics: tuple[str, ...] = ()
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    """One subscriber's email, personalised, ready for a transport."""
+
+    to: Subscriber
+    subject: str
+    html: str
+    text: str
+    unsubscribe_url: str
+    edition_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    edition_key: str
+    email: str
+    state: DeliveryState
+    attempts: int = 0
+    message_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReport:
+    """How one source fared in a collection run."""
+
+    name: str
+    ok: bool
+    fetched: int = 0
+    new: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What a run did, for the summary table. Mutable: stages append to it."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+    documents_skipped: list[str] = field(default_factory=list)
+    articles: int = 0
+    stories: int = 0
+    sections: int = 0
+    delivered: int = 0
+    already_delivered: int = 0
+    failed_deliveries: int = 0
+    outbox: str | None = None
+    preview: str | None = None
+    edition: str | None = None
+    notes: list[str] = field(default_factory=list)

@@ -1,0 +1,227 @@
+"""The pipeline: collect -> clean -> store -> stories -> summaries -> sections ->
+render -> deliver. The only module that knows the order of the stages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from digest import stories as stories_stage
+from digest.cleaning import clean
+from digest.components import Components
+from digest.errors import DeliveryError, ExtractionError, SourceError
+from digest.models import (
+    Article,
+    DeliveryState,
+    Edition,
+    RunReport,
+    Section,
+    SourceReport,
+    Story,
+    StoryLink,
+    Subscriber,
+)
+from digest.rendering import RenderedEdition, sections_for
+from digest.settings import EditionSettings
+from digest.store import StoredEdition
+from digest.summarise import summarise
+from digest.tokens import sign
+from digest.topics import assign_sections
+
+log = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    """Where long steps report how far they are (a progress bar in the CLI)."""
+
+    def task(self, label: str, total: int) -> Callable[[], None]: ...
+
+
+class NoProgress:
+    def task(self, label: str, total: int) -> Callable[[], None]:
+        return lambda: None
+
+
+def local_period(now: datetime, timezone: str) -> str:
+    """The edition period (the local date) that ``now`` falls in."""
+    return now.astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+# -- collect ------------------------------------------------------------------------
+
+
+def collect(c: Components, report: RunReport, progress: Progress = NoProgress()) -> int:
+    """Fetch every source, clean each document, store new articles. One failing
+    source or document is recorded and skipped; the others go on."""
+    step = progress.task("Collecting", len(c.sources))
+    total_new = 0
+    for source in c.sources:
+        try:
+            documents = source.fetch()
+        except SourceError as exc:
+            log.info("%s", exc)
+            report.sources.append(SourceReport(source.name, ok=False, error=exc.reason))
+            step()
+            continue
+        articles: list[Article] = []
+        for document in documents:
+            try:
+                articles.append(clean(document))
+            except ExtractionError as exc:
+                report.documents_skipped.append(f"{source.name}: {exc}")
+        new = c.store.add_articles(articles, c.clock())
+        total_new += new
+        report.sources.append(SourceReport(source.name, ok=True, fetched=len(documents), new=new))
+        step()
+    return total_new
+
+
+# -- build --------------------------------------------------------------------------
+
+
+def build_edition(
+    articles: Sequence[Article], config: EditionSettings, now: datetime, *, capped: bool = True
+) -> Edition:
+    """Stories, summaries and sections from ``articles``; pure, no I/O.
+
+    ``capped=False`` keeps every story and section (``digest build --all``).
+    """
+    groups = stories_stage.group_articles(articles)
+    now_ts = now.timestamp()
+    built: list[tuple[Story, list[Article]]] = []
+    for group in groups:
+        story = Story(
+            id=stories_stage.story_id(group),
+            headline=group[0].title,
+            summary=summarise(group, config.summary_words),
+            articles=tuple(StoryLink(a.id, a.source, a.title, a.url) for a in group),
+            score=stories_stage.story_score(group, now_ts),
+            published=max((a.published for a in group if a.published), default=None),
+        )
+        built.append((story, group))
+    by_section = assign_sections(built, config.sections, config.other_section)
+    descriptions = {s.name: s.description for s in config.sections}
+    sections: list[Section] = []
+    remaining = config.max_stories
+    for name, members in by_section.items():
+        ranked = sorted(members, key=lambda s: (-s.score, s.headline))
+        if capped:
+            ranked = ranked[: min(config.max_per_section, remaining)]
+            remaining -= len(ranked)
+        if ranked:
+            sections.append(Section(name=name, stories=tuple(ranked), description=descriptions.get(name, "")))
+    period = local_period(now, config.schedule.timezone)
+    return Edition(
+        name=config.name,
+        title=config.title,
+        subject=config.subject.format(title=config.title, date=period, name=config.name),
+        period=period,
+        built_at=now,
+        sections=tuple(sections),
+        timezone=config.schedule.timezone,
+    )
+
+
+def build(c: Components, edition_name: str | None, report: RunReport) -> StoredEdition:
+    """Build (or rebuild, while still a draft) this period's edition from the store."""
+    config = c.settings.edition(edition_name)
+    now = c.clock()
+    period = local_period(now, config.schedule.timezone)
+    existing = c.store.get_edition(config.name, period)
+    if existing is not None and existing.status != "draft":
+        report.notes.append(f"edition {existing.edition.key} is already {existing.status}; not rebuilt")
+        stored = existing
+    else:
+        articles = c.store.articles_for_edition(config.name, now - timedelta(hours=config.lookback_hours))
+        stored = c.store.save_draft(build_edition(articles, config, now))
+        report.articles = len(articles)
+    report.edition = stored.edition.key
+    report.stories = len(stored.edition.stories)
+    report.sections = len(stored.edition.sections)
+    return stored
+
+
+# -- render and deliver -------------------------------------------------------------
+
+
+def preheader(c: Components, edition: Edition) -> str:
+    """The configured preheader; empty (derived from the headlines) when not set."""
+    config = next((e for e in c.settings.editions if e.name == edition.name), None)
+    return config.preheader if config else ""
+
+
+def write_preview(c: Components, edition: Edition, out: Path | None = None, *, text: bool = False) -> Path:
+    """Render the edition as a subscriber without a name sees it; write HTML (or text)."""
+    rendered = c.renderer.render(edition, preheader=preheader(c, edition))
+    message = c.renderer.personalise(
+        rendered, Subscriber(email="preview@example.org"), c.renderer.web_url(edition) + "#unsubscribe"
+    )
+    path = out or c.settings.var_dir / "previews" / f"{edition.name}-{edition.period}.{'txt' if text else 'html'}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(message.text if text else message.html, encoding="utf-8")
+    return path
+
+
+def unsubscribe_url(c: Components, key: bytes, email: str) -> str:
+    return f"{c.settings.web.base_url}/unsubscribe/{sign(key, 'unsubscribe', email)}"
+
+
+def send(c: Components, stored: StoredEdition, report: RunReport, progress: Progress = NoProgress()) -> None:
+    """Deliver the edition to every subscriber who has not had it yet.
+
+    Everything is rendered before the first message leaves, so a template error
+    sends nothing. The ledger claims each (edition, subscriber) before sending.
+    """
+    edition = stored.edition
+    if not edition.stories:
+        report.notes.append(f"edition {edition.key} has no stories; nothing sent")
+        return
+    subscribers = c.subscribers()
+    key = c.signing_key()
+    rendered: dict[tuple[str, ...], RenderedEdition] = {}
+    for subscriber in subscribers:
+        chosen = sections_for(edition, subscriber.topics)
+        combo = tuple(s.name for s in chosen)
+        if combo not in rendered:
+            rendered[combo] = c.renderer.render(edition, chosen, preheader=preheader(c, edition))
+    if stored.status == "draft":
+        c.store.set_edition_status(stored.id, "sending")
+    step = progress.task("Delivering", len(subscribers))
+    failed = 0
+    for subscriber in subscribers:
+        step()
+        if not c.store.claim_delivery(stored.id, subscriber.email, c.clock()):
+            report.already_delivered += 1
+            continue
+        combo = tuple(s.name for s in sections_for(edition, subscriber.topics))
+        message = c.renderer.personalise(rendered[combo], subscriber, unsubscribe_url(c, key, subscriber.email))
+        try:
+            message_id = c.transport.send(message)
+        except DeliveryError as exc:
+            failed += 1
+            c.store.finish_delivery(stored.id, subscriber.email, DeliveryState.FAILED, c.clock(), error=str(exc))
+            log.warning("delivery to %s failed: %s", subscriber.email, exc)
+            continue
+        c.store.finish_delivery(
+            stored.id, subscriber.email, DeliveryState.ACCEPTED, c.clock(), message_id=message_id
+        )
+        report.delivered += 1
+    report.failed_deliveries += failed
+    if failed == 0:
+        c.store.set_edition_status(stored.id, "sent")
+
+
+def run(c: Components, edition_name: str | None, progress: Progress = NoProgress()) -> RunReport:
+    """One whole cycle: collect, build this period's edition, preview, deliver."""
+    report = RunReport()
+    collect(c, report, progress)
+    stored = build(c, edition_name, report)
+    report.preview = str(write_preview(c, stored.edition))
+    send(c, stored, report, progress)
+    if c.settings.delivery.transport == "outbox":
+        report.outbox = str(c.settings.delivery.outbox_dir)
+    return report

@@ -1,0 +1,76 @@
+"""Editions to and from plain JSON data: what the database keeps, what `digest build
+--out` writes (the format of ../shared/eval: sections -> stories -> article ids)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from digest.models import Edition, Section, Story, StoryLink
+
+
+def edition_to_dict(edition: Edition) -> dict[str, Any]:
+    return {
+        "name": edition.name,
+        "title": edition.title,
+        "subject": edition.subject,
+        "period": edition.period,
+        "timezone": edition.timezone,
+        "built_at": edition.built_at.isoformat(),
+        "sections": [
+            {
+                "name": section.name,
+                "description": section.description,
+                "stories": [_story_to_dict(story) for story in section.stories],
+            }
+            for section in edition.sections
+        ],
+    }
+
+
+def _story_to_dict(story: Story) -> dict[str, Any]:
+    return {
+        "id": story.id,
+        "headline": story.headline,
+        "summary": story.summary,
+        "score": round(story.score, 4),
+        "published": story.published.isoformat() if story.published else None,
+        "articles": [link.article_id for link in story.articles],
+        "sources": [
+            {"id": link.article_id, "source": link.source, "title": link.title, "url": link.url}
+            for link in story.articles
+        ],
+    }
+
+
+def edition_from_dict(data: dict[str, Any]) -> Edition:
+    return Edition(
+        name=data["name"],
+        title=data["title"],
+        subject=data["subject"],
+        period=data["period"],
+        timezone=data.get("timezone", "UTC"),
+        built_at=datetime.fromisoformat(data["built_at"]),
+        sections=tuple(
+            Section(
+                name=s["name"],
+                description=s.get("description", ""),
+                stories=tuple(_story_from_dict(st) for st in s["stories"]),
+            )
+            for s in data["sections"]
+        ),
+    )
+
+
+def _story_from_dict(data: dict[str, Any]) -> Story:
+    return Story(
+        id=data["id"],
+        headline=data["headline"],
+        summary=data["summary"],
+        score=float(data.get("score", 0.0)),
+        published=datetime.fromisoformat(data["published"]) if data.get("published") else None,
+        articles=tuple(
+            StoryLink(article_id=s["id"], source=s["source"], title=s["title"], url=s.get("url"))
+            for s in data["sources"]
+        ),
+    )

@@ -1,0 +1,332 @@
+"""Settings: the TOML config plus the environment, loaded once at the edge.
+
+``load_settings(path, environ)`` returns a frozen :class:`Settings`; components get it
+(or the part they need) passed down. Nothing below this module reads ``os.environ``.
+Relative paths in a config file are relative to that file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from digest.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/digest.toml")
+CONFIG_ENV = "DIGEST_CONFIG"
+SENDGRID_KEY_ENV = "SENDGRID_API_KEY"
+SECRET_KEY_ENV = "DIGEST_SECRET_KEY"
+DATABASE_URL_ENV = "DIGEST_DATABASE_URL"
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _resolve(value: Path, info: ValidationInfo) -> Path:
+    base = (info.context or {}).get("base_dir")
+    if base is not None and not value.is_absolute():
+        return (Path(base) / value).resolve()
+    return value
+
+
+def check_email(value: str) -> str:
+    """Normalise an address; no DNS look-up. Raises ValueError with the reason."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+
+
+def check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Madrid')") from None
+    return value
+
+
+class SourceSettings(_Frozen):
+    """One place articles come from."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["feed", "folder", "page"]
+    url: str | None = None
+    path: Path | None = None
+    topic: str | None = None
+    limit: int | None = Field(default=None, ge=1)
+    enabled: bool = True
+
+    _resolve_path = field_validator("path")(
+        lambda v, info: _resolve(v, info) if v is not None else None
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL (use 'path' for a local file)")
+        return value
+
+    @model_validator(mode="after")
+    def _location(self) -> SourceSettings:
+        if self.kind == "folder" and self.path is None:
+            raise ValueError(f"source {self.name!r}: a folder source needs 'path'")
+        if self.kind == "page" and self.url is None:
+            raise ValueError(f"source {self.name!r}: a page source needs 'url'")
+        if self.kind == "feed" and (self.url is None) == (self.path is None):
+            raise ValueError(f"source {self.name!r}: a feed source needs one of 'url' or 'path'")
+        return self
+
+    @property
+    def location(self) -> str:
+        return self.url or str(self.path)
+
+
+class ScheduleSettings(_Frozen):
+    cron: str
+    timezone: str = "UTC"
+
+    _tz = field_validator("timezone")(lambda v: check_timezone(v))
+
+    @model_validator(mode="after")
+    def _cron(self) -> ScheduleSettings:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(self.timezone))
+        except ValueError as exc:
+            raise ValueError(f"bad cron expression {self.cron!r}: {exc}") from None
+        return self
+
+
+class SectionSettings(_Frozen):
+    name: str = Field(min_length=1)
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+
+
+class EditionSettings(_Frozen):
+    name: str
+    title: str
+    subject: str = "{title} — {date}"
+    schedule: ScheduleSettings = ScheduleSettings(cron="0 7 * * *")
+    sections: tuple[SectionSettings, ...] = ()
+    other_section: str = "Other"
+    max_stories: int = Field(default=20, ge=1)
+    max_per_section: int = Field(default=6, ge=1)
+    lookback_hours: int = Field(default=48, ge=1)
+    summary_words: int = Field(default=60, ge=10)
+    preheader: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"{value!r}: use lower-case letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str) -> str:
+        try:
+            value.format(title="t", date="d", name="n")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"subject may use {{title}}, {{date}}, {{name}} only: {exc}") from None
+        return value
+
+
+class SubscribersSettings(_Frozen):
+    file: Path = Path("subscribers.csv")
+
+    _resolve_file = field_validator("file")(lambda v, info: _resolve(v, info))
+
+
+class SendGridSettings(_Frozen):
+    api_url: str = "https://api.sendgrid.com"
+    api_key: SecretStr | None = None  # from SENDGRID_API_KEY only
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    sandbox_mode: bool = False
+
+
+class DeliverySettings(_Frozen):
+    transport: Literal["outbox", "sendgrid", "memory"] = "outbox"
+    from_email: str = "digest@localhost.example"
+    from_name: str = "Digest"
+    reply_to: str | None = None
+    outbox_dir: Path = Path("../outbox")
+    sendgrid: SendGridSettings = SendGridSettings()
+
+    _from = field_validator("from_email")(lambda v: check_email(v))
+    _resolve_outbox = field_validator("outbox_dir")(lambda v, info: _resolve(v, info))
+
+
+class StorageSettings(_Frozen):
+    url: str = "sqlite:///../var/digest.db"
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_relative(cls, value: str, info: ValidationInfo) -> str:
+        # sqlite:///relative/path is relative to the config file, like every other path.
+        prefix = "sqlite:///"
+        if value.startswith(prefix) and not value.startswith(prefix + "/"):
+            rest = value[len(prefix) :]
+            if rest and rest != ":memory:":
+                return prefix + str(_resolve(Path(rest), info))
+        if "://" not in value:
+            raise ValueError(f"{value!r} is not an SQLAlchemy URL (e.g. sqlite:///var/digest.db)")
+        return value
+
+
+class WebSettings(_Frozen):
+    base_url: str = "https://digest.example.org"
+    secret_key: SecretStr | None = None  # from DIGEST_SECRET_KEY only
+    postal_address: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an absolute http(s) URL")
+        return value.rstrip("/")
+
+
+class Settings(_Frozen):
+    """Everything the program is configured with."""
+
+    config_path: Path
+    name: str = "digest"
+    templates_dir: Path = Path("../templates")
+    var_dir: Path = Path("../var")
+    sources: tuple[SourceSettings, ...] = ()
+    editions: tuple[EditionSettings, ...] = Field(min_length=1)
+    subscribers: SubscribersSettings = SubscribersSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    storage: StorageSettings = StorageSettings()
+    web: WebSettings = WebSettings()
+
+    _resolve_dirs = field_validator("templates_dir", "var_dir")(
+        lambda v, info: _resolve(v, info)
+    )
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        for what, names in (
+            ("sources", [s.name for s in self.sources]),
+            ("editions", [e.name for e in self.editions]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what}: duplicate name(s) {', '.join(dupes)}")
+        return self
+
+    def edition(self, name: str | None) -> EditionSettings:
+        """The named edition, or the first one when ``name`` is None."""
+        if name is None:
+            return self.editions[0]
+        for edition in self.editions:
+            if edition.name == name:
+                return edition
+        known = ", ".join(e.name for e in self.editions)
+        raise ConfigError(f"no edition named {name!r} (configured: {known})", path=str(self.config_path))
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets replaced by '********'."""
+        return self.model_dump(mode="json")  # SecretStr dumps as '**********'
+
+
+def config_path(explicit: str | Path | None, environ: Mapping[str, str]) -> Path:
+    """Where the config lives: the explicit option, then $DIGEST_CONFIG, then the default."""
+    if explicit:
+        return Path(explicit)
+    return Path(environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
+    """Read ``path`` and the environment into validated, frozen settings.
+
+    Raises :class:`ConfigError` naming the file and the field on any problem.
+    """
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("config file not found", path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", path=str(path)) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from None
+
+    for forbidden, env in (
+        (("delivery", "sendgrid", "api_key"), SENDGRID_KEY_ENV),
+        (("web", "secret_key"), SECRET_KEY_ENV),
+    ):
+        node: Any = raw
+        for key in forbidden[:-1]:
+            node = node.get(key, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict) and forbidden[-1] in node:
+            raise ConfigError(
+                f"secrets are not read from the config file; set ${env} instead",
+                path=str(path),
+                field=".".join(forbidden),
+            )
+
+    raw = dict(raw)
+    raw["config_path"] = str(path.resolve())
+    if environ.get(SENDGRID_KEY_ENV):
+        delivery = dict(raw.get("delivery", {}))
+        delivery["sendgrid"] = {**delivery.get("sendgrid", {}), "api_key": environ[SENDGRID_KEY_ENV]}
+        raw["delivery"] = delivery
+    if environ.get(SECRET_KEY_ENV):
+        raw["web"] = {**raw.get("web", {}), "secret_key": environ[SECRET_KEY_ENV]}
+    if environ.get(DATABASE_URL_ENV):
+        raw["storage"] = {**raw.get("storage", {}), "url": environ[DATABASE_URL_ENV]}
+
+    try:
+        settings = Settings.model_validate(raw, context={"base_dir": path.resolve().parent})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        problems = "; ".join(
+            f"{_location(err['loc']) or '(top level)'}: {_message(err)}" for err in exc.errors()
+        )
+        raise ConfigError(problems, path=str(path), field=_location(first["loc"]) or None) from None
+
+    if settings.delivery.transport == "sendgrid" and settings.delivery.sendgrid.api_key is None:
+        raise ConfigError(
+            f"transport 'sendgrid' needs the API key in ${SENDGRID_KEY_ENV}",
+            path=str(path),
+            field="delivery.transport",
+        )
+    return settings
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")

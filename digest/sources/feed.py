@@ -1,0 +1,89 @@
+"""RSS, Atom and JSON-less feeds through feedparser, from a URL or a local file."""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import httpx
+
+from digest.errors import SourceError
+from digest.models import RawDocument
+from digest.sources.http import fetch_bytes
+
+log = logging.getLogger(__name__)
+
+
+class FeedSource:
+    """A feed read from ``url`` (through the shared client) or from ``path``."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        url: str | None = None,
+        path: Path | None = None,
+        client: httpx.Client | None = None,
+        topic: str | None = None,
+        limit: int | None = None,
+    ) -> None:
+        if (url is None) == (path is None):
+            raise ValueError("FeedSource needs exactly one of url or path")
+        if url is not None and client is None:
+            raise ValueError("FeedSource with a url needs an httpx client")
+        self.name = name
+        self.url = url
+        self.path = path
+        self.client = client
+        self.topic = topic
+        self.limit = limit
+
+    def _read(self) -> tuple[bytes, str]:
+        if self.path is not None:
+            try:
+                return self.path.read_bytes(), str(self.path)
+            except OSError as exc:
+                raise SourceError(self.name, f"cannot read {self.path}: {exc.strerror}") from None
+        assert self.url is not None and self.client is not None
+        body, _ = fetch_bytes(self.client, self.name, self.url)
+        return body, self.url
+
+    def fetch(self) -> list[RawDocument]:
+        body, origin = self._read()
+        parsed = feedparser.parse(body)
+        entries = list(parsed.entries)
+        if not entries:
+            reason = parsed.get("bozo_exception")
+            detail = f": {reason}" if reason else ""
+            raise SourceError(self.name, f"{origin} is not a feed or has no entries{detail}")
+        if parsed.get("bozo"):
+            log.info("feed %s parsed with recoverable errors: %s", origin, parsed.get("bozo_exception"))
+        documents = [self._document(entry, origin) for entry in entries]
+        return documents[: self.limit] if self.limit else documents
+
+    def _document(self, entry: Any, origin: str) -> RawDocument:
+        contents = entry.get("content") or []
+        html_parts = [c.get("value", "") for c in contents if "html" in c.get("type", "html")]
+        fragment = max(html_parts, key=len) if html_parts else entry.get("summary", "")
+        return RawDocument(
+            source=self.name,
+            url=entry.get("link"),
+            fragment=fragment or None,
+            title=entry.get("title"),
+            author=entry.get("author"),
+            published=_entry_time(entry),
+            topic_hint=self.topic,
+            origin=origin,
+        )
+
+
+def _entry_time(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    return None

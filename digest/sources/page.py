@@ -1,0 +1,32 @@
+"""A single web page fetched over HTTP; its main text is extracted by the cleaning stage."""
+
+from __future__ import annotations
+
+import httpx
+
+from digest.errors import SourceError
+from digest.models import RawDocument
+from digest.sources.http import fetch_bytes
+
+
+class PageSource:
+    def __init__(self, name: str, url: str, client: httpx.Client, *, topic: str | None = None) -> None:
+        self.name = name
+        self.url = url
+        self.client = client
+        self.topic = topic
+
+    def fetch(self) -> list[RawDocument]:
+        body, content_type = fetch_bytes(self.client, self.name, self.url)
+        if content_type and "html" not in content_type and "xml" not in content_type:
+            raise SourceError(self.name, f"{self.url} is {content_type}, not a web page")
+        html = body.decode(_charset(content_type) or "utf-8", errors="replace")
+        return [RawDocument(source=self.name, url=self.url, html=html, topic_hint=self.topic, origin=self.url)]
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip("\"'")
+    return None

@@ -1,0 +1,94 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations in ``migrations/``
+create it; keep the two in step (a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, whatever the database keeps (SQLite keeps naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("url", Text),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("author", Text),
+    Column("credit", String(100)),
+    Column("topic_hint", String(100)),
+    Column("published", UTCDateTime()),
+    Column("collected_at", UTCDateTime(), nullable=False),
+    Index("ix_articles_collected_at", "collected_at"),
+)
+
+editions = Table(
+    "editions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False),
+    Column("period", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # draft | sending | sent
+    Column("built_at", UTCDateTime(), nullable=False),
+    Column("payload", Text, nullable=False),  # the edition as JSON
+    UniqueConstraint("name", "period", name="uq_editions_name_period"),
+)
+
+edition_articles = Table(
+    "edition_articles",
+    metadata,
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True),
+    Column("article_id", String(64), ForeignKey("articles.id"), primary_key=True),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("message_id", String(200)),
+    Column("error", Text),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    UniqueConstraint("edition_id", "email", name="uq_deliveries_edition_email"),
+)

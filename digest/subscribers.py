@@ -1,0 +1,57 @@
+"""The subscriber list: a CSV file with ``email,name,timezone,topics``.
+
+``topics`` is a ``;``-separated list of section names; empty means every section.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from digest.errors import ConfigError
+from digest.models import Subscriber
+from digest.settings import check_email, check_timezone
+
+COLUMNS = ("email", "name", "timezone", "topics")
+
+
+def load_subscribers(path: Path) -> list[Subscriber]:
+    """Read and validate the subscriber CSV.
+
+    Any bad line makes the whole file invalid (:class:`ConfigError` naming the file,
+    line and field): sending to half a list is worse than not sending.
+    """
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise ConfigError(f"cannot read subscribers: {exc.strerror}", path=str(path)) from None
+    with handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        if "email" not in header:
+            raise ConfigError("the first line must name the columns, with 'email' among them", path=str(path))
+        unknown = [h for h in header if h not in COLUMNS]
+        if unknown:
+            raise ConfigError(f"unknown column(s) {', '.join(unknown)}", path=str(path))
+        reader.fieldnames = header
+        seen: dict[str, int] = {}
+        out: list[Subscriber] = []
+        problems: list[str] = []
+        for row in reader:
+            line = reader.line_num
+            email_raw = (row.get("email") or "").strip()
+            try:
+                email = check_email(email_raw)
+                timezone = check_timezone((row.get("timezone") or "").strip() or "UTC")
+            except ValueError as exc:
+                problems.append(f"line {line}: {exc}")
+                continue
+            if email.lower() in seen:
+                problems.append(f"line {line}: {email} already on line {seen[email.lower()]}")
+                continue
+            seen[email.lower()] = line
+            topics = tuple(t.strip() for t in (row.get("topics") or "").split(";") if t.strip())
+            out.append(Subscriber(email=email, name=(row.get("name") or "").strip(), timezone=timezone, topics=topics))
+    if problems:
+        raise ConfigError("; ".join(problems), path=str(path))
+    return out

@@ -1,0 +1,45 @@
+"""RFC 5322 messages: multipart/alternative, plain text first, with one-click
+unsubscribe headers (RFC 2369 / RFC 8058)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from digest.models import RenderedMessage
+
+
+def message_id(message: RenderedMessage, from_email: str) -> str:
+    """Deterministic: the same edition to the same subscriber has the same id."""
+    digest = hashlib.sha256(f"{message.edition_key}\n{message.to.email}".encode()).hexdigest()[:24]
+    domain = from_email.rpartition("@")[2] or "localhost"
+    return f"<{digest}@{domain}>"
+
+
+def build_mime(
+    message: RenderedMessage,
+    *,
+    from_email: str,
+    from_name: str,
+    now: datetime,
+    reply_to: str | None = None,
+    unsubscribe_mailto: str | None = None,
+) -> EmailMessage:
+    mime = EmailMessage()
+    mime["From"] = formataddr((from_name, from_email))
+    mime["To"] = formataddr((message.to.name, message.to.email))
+    mime["Subject"] = message.subject
+    mime["Date"] = format_datetime(now)
+    mime["Message-ID"] = message_id(message, from_email)
+    if reply_to:
+        mime["Reply-To"] = reply_to
+    targets = [f"<{message.unsubscribe_url}>"]
+    if unsubscribe_mailto:
+        targets.append(f"<mailto:{unsubscribe_mailto}?subject=unsubscribe>")
+    mime["List-Unsubscribe"] = ", ".join(targets)
+    mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    mime.set_content(message.text, subtype="plain", charset="utf-8")
+    mime.add_alternative(message.html, subtype="html", charset="utf-8")
+    return mime
