@@ -1,0 +1,111 @@
+"""Shared fixtures: model factories, a config in a temp dir, a real local HTTP server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from digest.models import Article
+
+REPO = Path(__file__).resolve().parent.parent
+FIXED_NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+
+
+def make_article(
+    id: str = "a1",
+    *,
+    source: str = "Outlet",
+    title: str = "A headline",
+    text: str = "A sentence about the news of the day that is long enough to count.",
+    url: str | None = None,
+    published: datetime | None = None,
+    topic_hint: str | None = None,
+) -> Article:
+    """Article factory with harmless defaults."""
+    return Article(
+        id=id,
+        source=source,
+        title=title,
+        text=text,
+        url=url if url is not None else f"https://{source.lower().replace(' ', '')}.example/{id}",
+        published=published or FIXED_NOW - timedelta(hours=2),
+        topic_hint=topic_hint,
+    )
+
+
+@pytest.fixture
+def article_factory() -> Callable[..., Article]:
+    return make_article
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the shipped config and samples in a temp dir; returns the config path.
+
+    Paths in the config are relative to it, so var/, outbox/ land in tmp_path too.
+    """
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "samples", tmp_path / "samples")
+    (tmp_path / "templates").mkdir()
+    return tmp_path / "config" / "digest.toml"
+
+
+@dataclass
+class Route:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class LocalServer:
+    """A real HTTP server on 127.0.0.1 serving configured routes; records requests."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append(self.path)
+                route = server.routes.get(self.path, Route(404, b"not found"))
+                self.send_response(route.status)
+                for key, value in route.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def serve(self, path: str, body: bytes | str, status: int = 200, content_type: str = "text/html") -> str:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.routes[path] = Route(status, data, {"Content-Type": content_type})
+        return self.url + path
+
+
+@pytest.fixture
+def local_server() -> Iterator[LocalServer]:
+    server = LocalServer()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()

@@ -1,0 +1,119 @@
+"""The store on a real SQLite file: migrations, de-duplication, editions, the ledger."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.exc import StatementError
+
+from digest.models import DeliveryState, Edition, Section, Story, StoryLink
+from digest.store import Store, open_store
+from digest.store.schema import metadata
+from tests.conftest import FIXED_NOW, make_article
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return open_store(f"sqlite:///{tmp_path / 'var' / 'digest.db'}")
+
+
+def _edition(period: str = "2026-11-27", article_ids: tuple[str, ...] = ("a1",)) -> Edition:
+    story = Story(
+        id="s1",
+        headline="Headline",
+        summary="Summary.",
+        articles=tuple(StoryLink(a, "Outlet", "Title", f"https://outlet.example/{a}") for a in article_ids),
+    )
+    return Edition(
+        name="morning",
+        title="Morning",
+        subject="Morning",
+        period=period,
+        built_at=FIXED_NOW,
+        sections=(Section("World", (story,)),),
+    )
+
+
+def test_migrations_create_the_schema_the_code_uses(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    inspector = inspect(store.engine)
+    for table in metadata.sorted_tables:
+        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        assert columns == {c.name for c in table.columns}, table.name
+    assert "alembic_version" in inspector.get_table_names()
+
+
+def test_reopening_an_existing_file_keeps_data(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    open_store(url).add_articles([make_article("a1")], FIXED_NOW)
+    assert open_store(url).count_articles() == 1
+
+
+def test_same_article_twice_is_stored_once(store: Store) -> None:
+    assert store.add_articles([make_article("a1"), make_article("a2")], FIXED_NOW) == 2
+    assert store.add_articles([make_article("a1"), make_article("a1")], FIXED_NOW) == 0
+    assert store.count_articles() == 2
+
+
+def test_articles_for_edition_respects_window_and_sent_editions(store: Store) -> None:
+    store.add_articles([make_article("old")], FIXED_NOW - timedelta(days=3))
+    store.add_articles([make_article("a1"), make_article("a2")], FIXED_NOW)
+    since = FIXED_NOW - timedelta(hours=48)
+    assert {a.id for a in store.articles_for_edition("morning", since)} == {"a1", "a2"}
+
+    stored = store.save_draft(_edition(article_ids=("a1",)))
+    # A draft does not consume articles; a sending/sent edition does.
+    assert {a.id for a in store.articles_for_edition("morning", since)} == {"a1", "a2"}
+    store.set_edition_status(stored.id, "sent")
+    assert {a.id for a in store.articles_for_edition("morning", since)} == {"a2"}
+    assert {a.id for a in store.articles_for_edition("evening", since)} == {"a1", "a2"}
+
+
+def test_a_sent_edition_is_never_replaced(store: Store) -> None:
+    store.add_articles([make_article("a1"), make_article("a2")], FIXED_NOW)
+    first = store.save_draft(_edition(article_ids=("a1",)))
+    rebuilt = store.save_draft(_edition(article_ids=("a2",)))
+    assert rebuilt.id == first.id
+    assert store.get_edition("morning", "2026-11-27").edition.stories[0].articles[0].article_id == "a2"  # type: ignore[union-attr]
+    store.set_edition_status(first.id, "sending")
+    again = store.save_draft(_edition(article_ids=("a1",)))
+    assert again.status == "sending"
+    assert again.edition.stories[0].articles[0].article_id == "a2"
+
+
+def test_edition_round_trips_through_json(store: Store) -> None:
+    store.add_articles([make_article("a1")], FIXED_NOW)
+    store.save_draft(_edition())
+    stored = store.latest_edition("morning")
+    assert stored is not None
+    assert stored.edition == _edition()
+
+
+def test_ledger_claims_each_subscriber_once(store: Store) -> None:
+    store.add_articles([make_article("a1")], FIXED_NOW)
+    edition_id = store.save_draft(_edition()).id
+    assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is True
+    # In flight: a second claim (another process, a re-run) must not get it.
+    assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is False
+    store.finish_delivery(edition_id, "a@mail.example", DeliveryState.ACCEPTED, FIXED_NOW, message_id="<m1>")
+    assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is False
+    [delivery] = store.deliveries(edition_id)
+    assert (delivery.state, delivery.attempts, delivery.message_id) == (DeliveryState.ACCEPTED, 1, "<m1>")
+
+
+def test_failed_delivery_can_be_claimed_again(store: Store) -> None:
+    store.add_articles([make_article("a1")], FIXED_NOW)
+    edition_id = store.save_draft(_edition()).id
+    store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW)
+    store.finish_delivery(edition_id, "a@mail.example", DeliveryState.FAILED, FIXED_NOW, error="disk full")
+    assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is True
+    [delivery] = store.deliveries(edition_id)
+    assert delivery.attempts == 2 and delivery.state == DeliveryState.SENDING
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(StatementError, match="naive"):
+        store.add_articles([make_article("a1")], FIXED_NOW.replace(tzinfo=None))

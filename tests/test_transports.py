@@ -1,0 +1,77 @@
+"""Transports: the outbox writes parseable RFC 5322 messages, atomically and idempotently."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from digest.errors import DeliveryError
+from digest.models import RenderedMessage, Subscriber
+from digest.transports import MemoryTransport
+from digest.transports.outbox import OutboxTransport
+from tests.conftest import FIXED_NOW
+
+
+def _message(email_address: str = "ana@mail.example") -> RenderedMessage:
+    return RenderedMessage(
+        to=Subscriber(email_address, "Ana López"),
+        subject="The Morning Digest — 2026-11-27",
+        html="<html><body><p>Hello Ana</p></body></html>",
+        text="Hello Ana\n",
+        unsubscribe_url="https://digest.example.org/unsubscribe/TOKEN",
+        edition_key="morning/2026-11-27",
+    )
+
+
+def _outbox(directory: Path) -> OutboxTransport:
+    return OutboxTransport(directory, from_email="digest@news.example", from_name="Digest", clock=lambda: FIXED_NOW)
+
+
+def test_outbox_writes_a_multipart_message_with_unsubscribe_headers(tmp_path: Path) -> None:
+    transport = _outbox(tmp_path / "outbox")
+    message_id = transport.send(_message())
+    [path] = list((tmp_path / "outbox").glob("*.eml"))
+    parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in parsed.iter_parts()]
+    assert parts == ["text/plain", "text/html"]  # plain text first: clients pick the last they can show
+    assert parsed["To"] == "Ana López <ana@mail.example>"
+    assert parsed["From"] == "Digest <digest@news.example>"
+    assert parsed["Subject"] == "The Morning Digest — 2026-11-27"
+    assert parsed["Message-ID"] == message_id
+    assert parsed["Date"]
+    assert parsed["List-Unsubscribe"] == "<https://digest.example.org/unsubscribe/TOKEN>"
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed.get_body(("html",)).get_content().strip() == "<html><body><p>Hello Ana</p></body></html>"
+
+
+def test_sending_the_same_message_twice_leaves_one_file(tmp_path: Path) -> None:
+    transport = _outbox(tmp_path)
+    first = transport.send(_message())
+    second = transport.send(_message())
+    assert first == second
+    assert len(list(tmp_path.glob("*.eml"))) == 1
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_different_subscribers_get_different_files(tmp_path: Path) -> None:
+    transport = _outbox(tmp_path)
+    transport.send(_message("ana@mail.example"))
+    transport.send(_message("ana@other.example"))
+    assert len(list(tmp_path.glob("*.eml"))) == 2
+
+
+def test_unwritable_outbox_is_a_delivery_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "outbox"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(DeliveryError, match="cannot write"):
+        _outbox(blocker).send(_message())
+
+
+def test_memory_transport_keeps_messages() -> None:
+    transport = MemoryTransport()
+    assert transport.send(_message()) == "memory-1"
+    assert [m.to.email for m in transport.sent] == ["ana@mail.example"]
