@@ -20,7 +20,10 @@ from digest.models import Article
 from digest.sentences import split_sentences
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_DATELINE = re.compile(r"^[A-Z][A-Z .,'-]{2,40}(?:\([^)]{1,30}\))?\s*[-–—:]\s+")
+# "MADRID (EFE) - ", "CALDMOOR, Nov 25 (Civic Wire) - ", "LONDON: "
+_DATELINE = re.compile(
+    r"^[A-Z][A-Z .'-]{2,40}(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*(?:\([^)]{1,30}\))?\s*[-–—:]\s+"
+)
 _JUNK = re.compile(
     r"(click here|sign up|subscribe|photo:|image:|credit:|getty images|all rights reserved|"
     r"follow us|read more|^by [A-Z]|^updated\b|^published\b)",

@@ -109,3 +109,26 @@ def local_server() -> Iterator[LocalServer]:
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite golden files from the current output"
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Compare text with tests/golden/NAME; --update-golden rewrites the file instead."""
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(name: str, actual: str) -> None:
+        path = REPO / "tests" / "golden" / name
+        if update or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8")
+            if not update:
+                pytest.fail(f"golden file {path} was missing and has been written; check it in")
+        assert actual == path.read_text(encoding="utf-8"), f"differs from {path} (--update-golden)"
+
+    return check

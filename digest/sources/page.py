@@ -20,7 +20,10 @@ class PageSource:
         body, content_type = fetch_bytes(self.client, self.name, self.url)
         if content_type and "html" not in content_type and "xml" not in content_type:
             raise SourceError(self.name, f"{self.url} is {content_type}, not a web page")
-        html = body.decode(_charset(content_type) or "utf-8", errors="replace")
+        try:
+            html = body.decode(_charset(content_type) or "utf-8", errors="replace")
+        except LookupError:  # a charset Python does not know
+            html = body.decode("utf-8", errors="replace")
         return [RawDocument(source=self.name, url=self.url, html=html, topic_hint=self.topic, origin=self.url)]
 
 
