@@ -24,8 +24,32 @@ from digest.urls import canonical_url, is_web_url
 
 log = logging.getLogger(__name__)
 
-_BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "figcaption")
-_DROP_TAGS = ("script", "style", "noscript", "iframe", "object", "embed", "form", "button", "svg", "template")
+_BLOCK_TAGS = (
+    "p",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "blockquote",
+    "pre",
+    "td",
+    "figcaption",
+)
+_DROP_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "button",
+    "svg",
+    "template",
+)
 
 _BOILERPLATE = re.compile(
     r"""^(
@@ -46,9 +70,7 @@ _BOILERPLATE = re.compile(
 )
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 # A trailing agency credit after the last sentence: "... their lifting. EFE", "(Reuters)".
-_CREDIT = re.compile(
-    r"(?<=[.!?\"”’])\s+(\(?[A-Z][A-Za-z&]*(?:[ /-][A-Z][A-Za-z&]*){0,2}\)?)\s*$"
-)
+_CREDIT = re.compile(r"(?<=[.!?\"”’])\s+(\(?[A-Z][A-Za-z&]*(?:[ /-][A-Z][A-Za-z&]*){0,2}\)?)\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +90,9 @@ def clean(document: RawDocument) -> Article:
     if document.html:
         found = extract_html(document.html, document.url)
     elif document.fragment:
-        found = Extracted(title=_one_line(document.title or ""), text=fragment_text(document.fragment))
+        found = Extracted(
+            title=_one_line(document.title or ""), text=fragment_text(document.fragment)
+        )
     elif document.text:
         found = clean_scraped_text(document.text, document.title)
     else:
@@ -109,7 +133,7 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
         )
     except (ValueError, TypeError, ParserError) as exc:
         raise ExtractionError(f"{url or 'page'}: cannot parse HTML: {exc}") from None
-    if doc is None or not (doc.text or "").strip():
+    if doc is None or isinstance(doc, dict) or not (doc.text or "").strip():
         # trafilatura gives up on very short or unusual pages: fall back to all block text.
         return Extracted(title=_html_title(html), text=fragment_text(html))
     title = _one_line(doc.title or "")
@@ -134,7 +158,9 @@ def fragment_text(fragment: str) -> str:
         return _one_line(html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)))
     for bad in root.iter(*_DROP_TAGS):
         bad.drop_tree()
-    blocks = [_one_line(el.text_content()) for el in root.iter(*_BLOCK_TAGS) if not _has_block_child(el)]
+    blocks = [
+        _one_line(el.text_content()) for el in root.iter(*_BLOCK_TAGS) if not _has_block_child(el)
+    ]
     blocks = [b for b in blocks if b]
     if not blocks:
         blocks = [_one_line(part) for part in root.text_content().split("\n\n")]

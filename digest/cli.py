@@ -43,9 +43,13 @@ err = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file [default: $DIGEST_CONFIG or config/digest.toml]"),
+    typer.Option(
+        "--config", "-c", help="Config file [default: $DIGEST_CONFIG or config/digest.toml]"
+    ),
 ]
-EditionOption = Annotated[str | None, typer.Option("--edition", "-e", help="Edition name [default: the first]")]
+EditionOption = Annotated[
+    str | None, typer.Option("--edition", "-e", help="Edition name [default: the first]")
+]
 
 
 def _settings(config: Path | None) -> Settings:
@@ -161,9 +165,15 @@ def collect(config: ConfigOption = None) -> None:
 def build(
     config: ConfigOption = None,
     edition: EditionOption = None,
-    articles: Annotated[Path | None, typer.Option(help="JSON Lines of articles (offline build)")] = None,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write the edition JSON here")] = None,
-    all_stories: Annotated[bool, typer.Option("--all", help="No caps: every article in one story")] = False,
+    articles: Annotated[
+        Path | None, typer.Option(help="JSON Lines of articles (offline build)")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the edition JSON here")
+    ] = None,
+    all_stories: Annotated[
+        bool, typer.Option("--all", help="No caps: every article in one story")
+    ] = False,
     html: Annotated[Path | None, typer.Option(help="Also write the email HTML")] = None,
     text: Annotated[Path | None, typer.Option(help="Also write the plain-text part")] = None,
 ) -> None:
@@ -205,8 +215,11 @@ def _offline_build(
     edition = pipeline.build_edition(loaded, config, datetime.now(UTC), capped=not all_stories)
     _write_json(out_file, edition_to_dict(edition))
     if html or text:
-        renderer = Renderer(settings.templates_dir, base_url=settings.web.base_url,
-                            postal_address=settings.web.postal_address)
+        renderer = Renderer(
+            settings.templates_dir,
+            base_url=settings.web.base_url,
+            postal_address=settings.web.postal_address,
+        )
         message = renderer.personalise(
             renderer.render(edition, preheader=config.preheader),
             Subscriber(email="preview@example.org"),
@@ -216,7 +229,10 @@ def _offline_build(
             html.write_text(message.html, encoding="utf-8")
         if text:
             text.write_text(message.text, encoding="utf-8")
-    err.print(f"{len(loaded)} articles -> {len(edition.stories)} stories in {len(edition.sections)} sections: {out_file}")
+    err.print(
+        f"{len(loaded)} articles -> {len(edition.stories)} stories in "
+        f"{len(edition.sections)} sections: {out_file}"
+    )
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -246,7 +262,9 @@ def extract(
 def preview(
     edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the preview")],
-    text: Annotated[bool, typer.Option("--text", help="The plain-text part instead of HTML")] = False,
+    text: Annotated[
+        bool, typer.Option("--text", help="The plain-text part instead of HTML")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Write an edition as a subscriber would see it."""
@@ -280,7 +298,9 @@ def scheduler(config: ConfigOption = None) -> None:
     """Run each edition on its cron schedule, in its time zone, until stopped."""
     from digest.scheduler import run_scheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     with _components(config) as c:
         for e in c.settings.editions:
             out.print(f"{e.name}: '{e.schedule.cron}' in {e.schedule.timezone}", highlight=False)

@@ -67,7 +67,12 @@ def build_source(config: SourceSettings, client: httpx.Client) -> Source:
         assert config.url is not None
         return PageSource(config.name, config.url, client, topic=config.topic)
     return FeedSource(
-        config.name, url=config.url, path=config.path, client=client, topic=config.topic, limit=config.limit
+        config.name,
+        url=config.url,
+        path=config.path,
+        client=client,
+        topic=config.topic,
+        limit=config.limit,
     )
 
 
@@ -80,7 +85,9 @@ def build_transport(settings: Settings, clock: Callable[[], datetime]) -> Transp
 
         key = delivery.sendgrid.api_key
         if key is None:
-            raise ConfigError("transport 'sendgrid' needs $SENDGRID_API_KEY", field="delivery.transport")
+            raise ConfigError(
+                "transport 'sendgrid' needs $SENDGRID_API_KEY", field="delivery.transport"
+            )
         return SendGridTransport(
             api_key=key.get_secret_value(),
             api_url=delivery.sendgrid.api_url,

@@ -49,6 +49,15 @@ class DeliveryError(DigestError):
     """A message could not be handed to the transport."""
 
 
+class AmbiguousDeliveryError(DeliveryError):
+    """The message may or may not have been accepted (a timeout after sending):
+    never retried silently, since the provider has no idempotency key."""
+
+
+class TransportAuthError(DeliveryError):
+    """The provider refused our credentials: the whole send stops."""
+
+
 class StoreError(DigestError):
     """The database is missing, unreadable or holds something unexpected."""
 

@@ -32,7 +32,9 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"line {number}: not JSON: {exc.msg}", path=str(path)) from None
             if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-                raise ConfigError(f"line {number}: expected an object with a string 'id'", path=str(path))
+                raise ConfigError(
+                    f"line {number}: expected an object with a string 'id'", path=str(path)
+                )
             yield number, record
 
 

@@ -13,7 +13,13 @@ from zoneinfo import ZoneInfo
 from digest import stories as stories_stage
 from digest.cleaning import clean
 from digest.components import Components
-from digest.errors import DeliveryError, ExtractionError, SourceError
+from digest.errors import (
+    AmbiguousDeliveryError,
+    DeliveryError,
+    ExtractionError,
+    SourceError,
+    TransportAuthError,
+)
 from digest.models import (
     Article,
     DeliveryState,
@@ -46,6 +52,9 @@ class NoProgress:
         return lambda: None
 
 
+NO_PROGRESS = NoProgress()
+
+
 def local_period(now: datetime, timezone: str) -> str:
     """The edition period (the local date) that ``now`` falls in."""
     return now.astimezone(ZoneInfo(timezone)).date().isoformat()
@@ -54,7 +63,7 @@ def local_period(now: datetime, timezone: str) -> str:
 # -- collect ------------------------------------------------------------------------
 
 
-def collect(c: Components, report: RunReport, progress: Progress = NoProgress()) -> int:
+def collect(c: Components, report: RunReport, progress: Progress = NO_PROGRESS) -> int:
     """Fetch every source, clean each document, store new articles. One failing
     source or document is recorded and skipped; the others go on."""
     step = progress.task("Collecting", len(c.sources))
@@ -113,7 +122,9 @@ def build_edition(
             ranked = ranked[: min(config.max_per_section, remaining)]
             remaining -= len(ranked)
         if ranked:
-            sections.append(Section(name=name, stories=tuple(ranked), description=descriptions.get(name, "")))
+            sections.append(
+                Section(name=name, stories=tuple(ranked), description=descriptions.get(name, ""))
+            )
     period = local_period(now, config.schedule.timezone)
     return Edition(
         name=config.name,
@@ -133,10 +144,14 @@ def build(c: Components, edition_name: str | None, report: RunReport) -> StoredE
     period = local_period(now, config.schedule.timezone)
     existing = c.store.get_edition(config.name, period)
     if existing is not None and existing.status != "draft":
-        report.notes.append(f"edition {existing.edition.key} is already {existing.status}; not rebuilt")
+        report.notes.append(
+            f"edition {existing.edition.key} is already {existing.status}; not rebuilt"
+        )
         stored = existing
     else:
-        articles = c.store.articles_for_edition(config.name, now - timedelta(hours=config.lookback_hours))
+        articles = c.store.articles_for_edition(
+            config.name, now - timedelta(hours=config.lookback_hours)
+        )
         stored = c.store.save_draft(build_edition(articles, config, now))
         report.articles = len(articles)
     report.edition = stored.edition.key
@@ -154,13 +169,22 @@ def preheader(c: Components, edition: Edition) -> str:
     return config.preheader if config else ""
 
 
-def write_preview(c: Components, edition: Edition, out: Path | None = None, *, text: bool = False) -> Path:
+def write_preview(
+    c: Components, edition: Edition, out: Path | None = None, *, text: bool = False
+) -> Path:
     """Render the edition as a subscriber without a name sees it; write HTML (or text)."""
     rendered = c.renderer.render(edition, preheader=preheader(c, edition))
     message = c.renderer.personalise(
-        rendered, Subscriber(email="preview@example.org"), c.renderer.web_url(edition) + "#unsubscribe"
+        rendered,
+        Subscriber(email="preview@example.org"),
+        c.renderer.web_url(edition) + "#unsubscribe",
     )
-    path = out or c.settings.var_dir / "previews" / f"{edition.name}-{edition.period}.{'txt' if text else 'html'}"
+    path = (
+        out
+        or c.settings.var_dir
+        / "previews"
+        / f"{edition.name}-{edition.period}.{'txt' if text else 'html'}"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(message.text if text else message.html, encoding="utf-8")
     return path
@@ -170,7 +194,9 @@ def unsubscribe_url(c: Components, key: bytes, email: str) -> str:
     return f"{c.settings.web.base_url}/unsubscribe/{sign(key, 'unsubscribe', email)}"
 
 
-def send(c: Components, stored: StoredEdition, report: RunReport, progress: Progress = NoProgress()) -> None:
+def send(
+    c: Components, stored: StoredEdition, report: RunReport, progress: Progress = NO_PROGRESS
+) -> None:
     """Deliver the edition to every subscriber who has not had it yet.
 
     Everything is rendered before the first message leaves, so a template error
@@ -198,13 +224,27 @@ def send(c: Components, stored: StoredEdition, report: RunReport, progress: Prog
             report.already_delivered += 1
             continue
         combo = tuple(s.name for s in sections_for(edition, subscriber.topics))
-        message = c.renderer.personalise(rendered[combo], subscriber, unsubscribe_url(c, key, subscriber.email))
+        message = c.renderer.personalise(
+            rendered[combo], subscriber, unsubscribe_url(c, key, subscriber.email)
+        )
         try:
             message_id = c.transport.send(message)
+        except AmbiguousDeliveryError as exc:
+            # Maybe accepted: the row stays 'sending', so no re-run resends it blindly.
+            failed += 1
+            c.store.finish_delivery(
+                stored.id, subscriber.email, DeliveryState.SENDING, c.clock(), error=str(exc)
+            )
+            report.notes.append(f"{subscriber.email}: {exc}; left 'sending', not retried")
+            continue
         except DeliveryError as exc:
             failed += 1
-            c.store.finish_delivery(stored.id, subscriber.email, DeliveryState.FAILED, c.clock(), error=str(exc))
+            c.store.finish_delivery(
+                stored.id, subscriber.email, DeliveryState.FAILED, c.clock(), error=str(exc)
+            )
             log.warning("delivery to %s failed: %s", subscriber.email, exc)
+            if isinstance(exc, TransportAuthError):
+                raise  # every other message would fail the same way
             continue
         c.store.finish_delivery(
             stored.id, subscriber.email, DeliveryState.ACCEPTED, c.clock(), message_id=message_id
@@ -215,7 +255,7 @@ def send(c: Components, stored: StoredEdition, report: RunReport, progress: Prog
         c.store.set_edition_status(stored.id, "sent")
 
 
-def run(c: Components, edition_name: str | None, progress: Progress = NoProgress()) -> RunReport:
+def run(c: Components, edition_name: str | None, progress: Progress = NO_PROGRESS) -> RunReport:
     """One whole cycle: collect, build this period's edition, preview, deliver."""
     report = RunReport()
     collect(c, report, progress)

@@ -29,7 +29,9 @@ def add_edition_jobs(
         job_id = f"edition:{edition.name}"
         scheduler.add_job(
             _job,
-            CronTrigger.from_crontab(edition.schedule.cron, timezone=ZoneInfo(edition.schedule.timezone)),
+            CronTrigger.from_crontab(
+                edition.schedule.cron, timezone=ZoneInfo(edition.schedule.timezone)
+            ),
             args=(components, edition.name, run),
             id=job_id,
             name=f"{edition.title} ({edition.schedule.cron} {edition.schedule.timezone})",

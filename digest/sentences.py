@@ -6,12 +6,80 @@ from __future__ import annotations
 import re
 
 _ABBREVIATIONS = frozenset(
-    """
-    mr mrs ms dr prof sr jr st mt ft gen col lt sgt capt cmdr adm gov sen rep pres rev hon
-    vs etc inc ltd co corp dept univ assn bros est approx fig no nos vol pp ed eds
-    jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
-    ave blvd rd ft e.g i.e u.s u.k u.n a.m p.m
-    """.split()
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "mt",
+        "ft",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "cmdr",
+        "adm",
+        "gov",
+        "sen",
+        "rep",
+        "pres",
+        "rev",
+        "hon",
+        "vs",
+        "etc",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "dept",
+        "univ",
+        "assn",
+        "bros",
+        "est",
+        "approx",
+        "fig",
+        "no",
+        "nos",
+        "vol",
+        "pp",
+        "ed",
+        "eds",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "ave",
+        "blvd",
+        "rd",
+        "ft",
+        "e.g",
+        "i.e",
+        "u.s",
+        "u.k",
+        "u.n",
+        "a.m",
+        "p.m",
+    ]
 )
 
 # A candidate boundary: sentence punctuation, optional closing quotes/brackets, space,
@@ -34,7 +102,11 @@ def _split_paragraph(paragraph: str) -> list[str]:
     start = 0
     for match in _BOUNDARY.finditer(paragraph):
         end = match.end(2)
-        if match.group(1) == "." and not match.group(2) and _is_abbreviation(paragraph[start : match.start(1)]):
+        if (
+            match.group(1) == "."
+            and not match.group(2)
+            and _is_abbreviation(paragraph[start : match.start(1)])
+        ):
             continue
         sentence = paragraph[start:end].strip()
         if sentence:

@@ -223,9 +223,7 @@ class Settings(_Frozen):
     storage: StorageSettings = StorageSettings()
     web: WebSettings = WebSettings()
 
-    _resolve_dirs = field_validator("templates_dir", "var_dir")(
-        lambda v, info: _resolve(v, info)
-    )
+    _resolve_dirs = field_validator("templates_dir", "var_dir")(lambda v, info: _resolve(v, info))
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
@@ -246,7 +244,9 @@ class Settings(_Frozen):
             if edition.name == name:
                 return edition
         known = ", ".join(e.name for e in self.editions)
-        raise ConfigError(f"no edition named {name!r} (configured: {known})", path=str(self.config_path))
+        raise ConfigError(
+            f"no edition named {name!r} (configured: {known})", path=str(self.config_path)
+        )
 
     def masked(self) -> dict[str, Any]:
         """The effective settings as plain data, secrets replaced by '********'."""
@@ -300,7 +300,10 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
     raw["config_path"] = str(path.resolve())
     if environ.get(SENDGRID_KEY_ENV):
         delivery = dict(raw.get("delivery", {}))
-        delivery["sendgrid"] = {**delivery.get("sendgrid", {}), "api_key": environ[SENDGRID_KEY_ENV]}
+        delivery["sendgrid"] = {
+            **delivery.get("sendgrid", {}),
+            "api_key": environ[SENDGRID_KEY_ENV],
+        }
         raw["delivery"] = delivery
     if environ.get(SECRET_KEY_ENV):
         raw["web"] = {**raw.get("web", {}), "secret_key": environ[SECRET_KEY_ENV]}

@@ -21,7 +21,9 @@ from digest.models import Article
 DEFAULT_THRESHOLD = 0.175
 
 
-def group_articles(articles: Sequence[Article], threshold: float = DEFAULT_THRESHOLD) -> list[list[Article]]:
+def group_articles(
+    articles: Sequence[Article], threshold: float = DEFAULT_THRESHOLD
+) -> list[list[Article]]:
     """Partition ``articles`` into stories; each story lists its lead article first."""
     if not articles:
         return []
@@ -32,7 +34,9 @@ def group_articles(articles: Sequence[Article], threshold: float = DEFAULT_THRES
     groups = list(by_print.values())
     if len(groups) > 1:
         docs = [_document(g[0]) for g in groups]
-        vectors = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1).fit_transform(docs)
+        vectors = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1).fit_transform(
+            docs
+        )
         if vectors.shape[1] > 0:
             labels = AgglomerativeClustering(
                 n_clusters=None,

@@ -29,7 +29,9 @@ def load_subscribers(path: Path) -> list[Subscriber]:
         reader = csv.DictReader(handle)
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
         if "email" not in header:
-            raise ConfigError("the first line must name the columns, with 'email' among them", path=str(path))
+            raise ConfigError(
+                "the first line must name the columns, with 'email' among them", path=str(path)
+            )
         unknown = [h for h in header if h not in COLUMNS]
         if unknown:
             raise ConfigError(f"unknown column(s) {', '.join(unknown)}", path=str(path))
@@ -51,7 +53,14 @@ def load_subscribers(path: Path) -> list[Subscriber]:
                 continue
             seen[email.lower()] = line
             topics = tuple(t.strip() for t in (row.get("topics") or "").split(";") if t.strip())
-            out.append(Subscriber(email=email, name=(row.get("name") or "").strip(), timezone=timezone, topics=topics))
+            out.append(
+                Subscriber(
+                    email=email,
+                    name=(row.get("name") or "").strip(),
+                    timezone=timezone,
+                    topics=topics,
+                )
+            )
     if problems:
         raise ConfigError("; ".join(problems), path=str(path))
     return out

@@ -83,7 +83,9 @@ def _candidates(articles: Sequence[Article]) -> list[_Candidate]:
             length = len(sentence.split())
             if length < 5 or length > 80 or _JUNK.search(sentence) or not _is_whole(sentence):
                 continue
-            words = frozenset(w for w in _WORD.findall(sentence.lower()) if w not in ENGLISH_STOP_WORDS)
+            words = frozenset(
+                w for w in _WORD.findall(sentence.lower()) if w not in ENGLISH_STOP_WORDS
+            )
             out.append(_Candidate(sentence, words, a_index, position, length))
             position += 1
     return out

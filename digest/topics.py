@@ -8,6 +8,7 @@ go to the fallback section ("Other").
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -83,4 +84,4 @@ def _fit(profile: _Profile, story: Story, members: Sequence[Article]) -> float:
     hints = {(a.topic_hint or "").lower() for a in members}
     if profile.name.lower() in hints:
         score += HINT_BONUS
-    return score / max(1, len(members)) ** 0.5
+    return score / math.sqrt(max(1, len(members)))

@@ -94,7 +94,9 @@ class LocalServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def serve(self, path: str, body: bytes | str, status: int = 200, content_type: str = "text/html") -> str:
+    def serve(
+        self, path: str, body: bytes | str, status: int = 200, content_type: str = "text/html"
+    ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.routes[path] = Route(status, data, {"Content-Type": content_type})
         return self.url + path

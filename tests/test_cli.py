@@ -13,7 +13,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def digest(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def digest(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "digest", *args],
         capture_output=True,
@@ -25,7 +27,9 @@ def digest(*args: str, env: dict[str, str] | None = None, cwd: Path | None = Non
 
 
 def test_config_check_prints_masked_settings(project: Path) -> None:
-    result = digest("config", "check", "--config", str(project), env={"SENDGRID_API_KEY": "SG.secret-value"})
+    result = digest(
+        "config", "check", "--config", str(project), env={"SENDGRID_API_KEY": "SG.secret-value"}
+    )
     assert result.returncode == 0, result.stderr
     assert "SG.secret-value" not in result.stdout
     assert "ok: 4 sources, 1 editions, 4 subscribers" in result.stdout
@@ -41,11 +45,17 @@ def test_config_from_environment_variable(project: Path) -> None:
     [
         ('cron = "0 7 * * *"', 'cron = "0 25 * * *"', "editions[0].schedule"),
         ('timezone = "Europe/Madrid"', 'timezone = "Mars/Olympus"', "IANA time zone"),
-        ('from_email = "digest@news.example"', 'from_email = "not an address"', "delivery.from_email"),
+        (
+            'from_email = "digest@news.example"',
+            'from_email = "not an address"',
+            "delivery.from_email",
+        ),
         ('name = "digest"', 'name = "digest"\ncolour = "blue"', "colour: unknown key"),
     ],
 )
-def test_bad_config_exits_2_naming_the_field(project: Path, replace: str, by: str, message: str) -> None:
+def test_bad_config_exits_2_naming_the_field(
+    project: Path, replace: str, by: str, message: str
+) -> None:
     project.write_text(project.read_text().replace(replace, by, 1))
     result = digest("config", "check", "--config", str(project))
     assert result.returncode == 2
@@ -55,14 +65,18 @@ def test_bad_config_exits_2_naming_the_field(project: Path, replace: str, by: st
 
 
 def test_bad_config_stops_run_before_anything_is_sent(project: Path) -> None:
-    project.write_text(project.read_text().replace('timezone = "Europe/Madrid"', 'timezone = "Nowhere"'))
+    project.write_text(
+        project.read_text().replace('timezone = "Europe/Madrid"', 'timezone = "Nowhere"')
+    )
     result = digest("run", "--config", str(project))
     assert result.returncode == 2
     assert not (project.parent.parent / "outbox").exists()
 
 
 def test_preview_of_unknown_edition_is_a_clear_error(project: Path, tmp_path: Path) -> None:
-    result = digest("preview", "evening", "--out", str(tmp_path / "p.html"), "--config", str(project))
+    result = digest(
+        "preview", "evening", "--out", str(tmp_path / "p.html"), "--config", str(project)
+    )
     assert result.returncode == 1
     assert "no edition 'evening'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -71,11 +85,28 @@ def test_preview_of_unknown_edition_is_a_clear_error(project: Path, tmp_path: Pa
 def test_offline_extract_and_build_formats(tmp_path: Path) -> None:
     docs = tmp_path / "docs.jsonl.gz"
     with gzip.open(docs, "wt", encoding="utf-8") as handle:
-        handle.write(json.dumps({"id": "h1", "url": "https://x.example/a", "html": "<html><body><article>"
-                                 "<h1>Dam opens</h1><p>The new dam opened on Monday after six years of work "
-                                 "on the river, officials said.</p></article></body></html>"}) + "\n")
-        handle.write(json.dumps({"id": "t1", "text": "Dam opens\nDam opens\n\nThe new dam opened on Monday "
-                                 "after six years of work, officials said on the day.\n\nFollow us on X"}) + "\n")
+        handle.write(
+            json.dumps(
+                {
+                    "id": "h1",
+                    "url": "https://x.example/a",
+                    "html": "<html><body><article>"
+                    "<h1>Dam opens</h1><p>The new dam opened on Monday after six years of work "
+                    "on the river, officials said.</p></article></body></html>",
+                }
+            )
+            + "\n"
+        )
+        handle.write(
+            json.dumps(
+                {
+                    "id": "t1",
+                    "text": "Dam opens\nDam opens\n\nThe new dam opened on Monday "
+                    "after six years of work, officials said on the day.\n\nFollow us on X",
+                }
+            )
+            + "\n"
+        )
         handle.write(json.dumps({"id": "e1"}) + "\n")
     out = tmp_path / "out.jsonl"
     result = digest("extract", "--jsonl", str(docs), "--out", str(out))
@@ -89,18 +120,26 @@ def test_offline_extract_and_build_formats(tmp_path: Path) -> None:
     articles = tmp_path / "articles.jsonl"
     articles.write_text(
         "\n".join(
-            json.dumps({"id": f"a{n}", "title": f"Dam number {n} opens", "text": f"Dam {n} opened today."})
+            json.dumps(
+                {"id": f"a{n}", "title": f"Dam number {n} opens", "text": f"Dam {n} opened today."}
+            )
             for n in range(3)
         )
     )
     edition = tmp_path / "edition.json"
     html = tmp_path / "e.html"
-    result = digest("build", "--articles", str(articles), "--out", str(edition), "--all", "--html", str(html))
+    result = digest(
+        "build", "--articles", str(articles), "--out", str(edition), "--all", "--html", str(html)
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(edition.read_text())
     ids = [i for s in data["sections"] for story in s["stories"] for i in story["articles"]]
     assert sorted(ids) == ["a0", "a1", "a2"]
-    assert all({"headline", "summary", "articles"} <= set(story) for s in data["sections"] for story in s["stories"])
+    assert all(
+        {"headline", "summary", "articles"} <= set(story)
+        for s in data["sections"]
+        for story in s["stories"]
+    )
     assert html.read_text().startswith("<!doctype html>")
 
 

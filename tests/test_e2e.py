@@ -32,7 +32,9 @@ def test_run_on_samples_writes_one_good_message_per_subscriber(project: Path) ->
 
     with sqlite3.connect(root / "var" / "digest.db") as db:
         (payload,) = db.execute("select payload from editions").fetchone()
-        (accepted,) = db.execute("select count(*) from deliveries where state = 'accepted'").fetchone()
+        (accepted,) = db.execute(
+            "select count(*) from deliveries where state = 'accepted'"
+        ).fetchone()
     assert accepted == 4
     edition = edition_from_dict(json.loads(payload))
 
@@ -55,7 +57,10 @@ def test_run_on_samples_writes_one_good_message_per_subscriber(project: Path) ->
             linked = [story for story in edition.stories if story.url]
             assert len(linked) >= len(edition.stories) - 3  # saved .txt files carry no URL
             for story in edition.stories:
-                assert story.headline.replace("&", "&amp;") in html.replace("&#39;", "'") or story.headline in text
+                assert (
+                    story.headline.replace("&", "&amp;") in html.replace("&#39;", "'")
+                    or story.headline in text
+                )
             for story in linked:
                 assert f'href="{story.url}"' in html, story.headline
                 assert story.url in text
@@ -74,7 +79,11 @@ def test_noisy_saved_text_is_cleaned(project: Path) -> None:
     from digest.cleaning import clean
     from digest.sources.folder import FolderSource
 
-    docs = [d for d in FolderSource("Saved", project.parent.parent / "samples" / "saved").fetch() if d.text]
+    docs = [
+        d
+        for d in FolderSource("Saved", project.parent.parent / "samples" / "saved").fetch()
+        if d.text
+    ]
     assert len(docs) >= 5
     for doc in docs:
         article = clean(doc)

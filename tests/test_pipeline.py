@@ -95,8 +95,13 @@ def test_hostile_sample_article_is_inert_in_every_message(project: Path) -> None
 def test_build_edition_caps_and_all(project: Path) -> None:
     settings = load_settings(project, {})
     config = settings.edition(None)
-    texts = [f"Unrelated topic number {n} with words {n * 7} {n * 13} quarry{n} marsh{n}." for n in range(30)]
-    articles = [make_article(f"a{n}", title=f"Story {n} zebra{n}", text=t) for n, t in enumerate(texts)]
+    texts = [
+        f"Unrelated topic number {n} with words {n * 7} {n * 13} quarry{n} marsh{n}."
+        for n in range(30)
+    ]
+    articles = [
+        make_article(f"a{n}", title=f"Story {n} zebra{n}", text=t) for n, t in enumerate(texts)
+    ]
     capped = pipeline.build_edition(articles, config, FIXED_NOW)
     everything = pipeline.build_edition(articles, config, FIXED_NOW, capped=False)
     assert len(capped.stories) <= config.max_stories

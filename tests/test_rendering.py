@@ -45,12 +45,16 @@ def _edition(*sections: Section) -> Edition:
 
 @pytest.fixture
 def renderer(tmp_path: Path) -> Renderer:
-    return Renderer(tmp_path / "no-overrides", base_url="https://digest.example.org", postal_address="1 Quay St")
+    return Renderer(
+        tmp_path / "no-overrides", base_url="https://digest.example.org", postal_address="1 Quay St"
+    )
 
 
 def _personal(renderer: Renderer, edition: Edition, name: str = "Ana") -> tuple[str, str]:
     message = renderer.personalise(
-        renderer.render(edition), Subscriber("ana@mail.example", name), "https://digest.example.org/u/TOKEN"
+        renderer.render(edition),
+        Subscriber("ana@mail.example", name),
+        "https://digest.example.org/u/TOKEN",
     )
     return message.html, message.text
 
@@ -68,11 +72,16 @@ def test_every_story_link_and_section_is_in_both_parts(renderer: Renderer) -> No
         assert f"https://harbourtimes.example/{n}" in text
     assert "WORLD" in html and "== SPORT ==" in text
     assert "Hello Ana," in html and "Hello Ana," in text
-    assert "https://digest.example.org/u/TOKEN" in html and "Unsubscribe: https://digest.example.org/u/TOKEN" in text
+    assert (
+        "https://digest.example.org/u/TOKEN" in html
+        and "Unsubscribe: https://digest.example.org/u/TOKEN" in text
+    )
 
 
 def test_hostile_text_is_escaped_and_bad_links_dropped(renderer: Renderer) -> None:
-    story = _story(1, headline=f"Gallery {HOSTILE}", summary=f"Summary {HOSTILE}", url="javascript:alert(1)")
+    story = _story(
+        1, headline=f"Gallery {HOSTILE}", summary=f"Summary {HOSTILE}", url="javascript:alert(1)"
+    )
     html, _ = _personal(renderer, _edition(Section("Culture", (story,))))
     assert "<script" not in html
     assert "onerror=" not in html.replace("onerror=alert(1)&gt;", "")
@@ -99,13 +108,15 @@ def test_override_by_name_can_extend_the_default(tmp_path: Path) -> None:
     overrides.mkdir()
     (overrides / "edition.mjml.j2").write_text(
         '{% extends "default:edition.mjml.j2" %}{% block header %}'
-        '<mj-section><mj-column><mj-text>CUSTOM MASTHEAD</mj-text></mj-column></mj-section>'
+        "<mj-section><mj-column><mj-text>CUSTOM MASTHEAD</mj-text></mj-column></mj-section>"
         "{% endblock %}"
     )
     renderer = Renderer(overrides, base_url="https://digest.example.org")
     html, _ = _personal(renderer, _edition())
     assert "CUSTOM MASTHEAD" in html
-    assert 'href="https://harbourtimes.example/1"' in html  # the default content block still renders
+    assert (
+        'href="https://harbourtimes.example/1"' in html
+    )  # the default content block still renders
 
 
 def test_template_error_is_a_render_error(tmp_path: Path) -> None:
@@ -134,5 +145,7 @@ def test_sections_for_subscriber_topics() -> None:
 def test_twenty_story_edition_stays_under_gmail_clip(renderer: Renderer) -> None:
     long = "A sentence of a summary that is of a realistic length for a digest. " * 4
     stories = tuple(_story(n, summary=long) for n in range(20))
-    html, _ = _personal(renderer, _edition(Section("World", stories[:10]), Section("Business", stories[10:])))
+    html, _ = _personal(
+        renderer, _edition(Section("World", stories[:10]), Section("Business", stories[10:]))
+    )
     assert len(html.encode("utf-8")) < 102 * 1024

@@ -37,7 +37,10 @@ def test_feed_over_http(local_server: LocalServer, client) -> None:  # type: ign
     assert [d.title for d in docs] == ["First item", "Second item"]
     assert docs[0].fragment and "Full text of the first item" in docs[0].fragment
     assert docs[1].fragment == "Only a teaser."
-    assert docs[0].published is not None and docs[0].published.isoformat() == "2026-11-26T08:00:00+00:00"
+    assert (
+        docs[0].published is not None
+        and docs[0].published.isoformat() == "2026-11-26T08:00:00+00:00"
+    )
     assert docs[0].topic_hint == "World"
     assert local_server.requests == ["/feed.xml"]
 
@@ -84,7 +87,10 @@ def test_folder_reads_text_and_html(tmp_path: Path) -> None:
     (tmp_path / "b.html").write_text("<html><body><p>Body</p></body></html>")
     (tmp_path / "c.pdf").write_bytes(b"%PDF-1.4")
     docs = FolderSource("Saved", tmp_path).fetch()
-    assert [(d.text is not None, d.html is not None) for d in docs] == [(True, False), (False, True)]
+    assert [(d.text is not None, d.html is not None) for d in docs] == [
+        (True, False),
+        (False, True),
+    ]
     assert docs[0].origin.endswith("a.txt")
 
 
@@ -96,15 +102,20 @@ def test_empty_and_missing_folders_are_source_errors(tmp_path: Path) -> None:
 
 
 def test_page_over_http(local_server: LocalServer, client) -> None:  # type: ignore[no-untyped-def]
-    url = local_server.serve("/a.html", "<html><body><p>Café</p></body></html>".encode("latin-1"),
-                             content_type="text/html; charset=latin-1")
+    url = local_server.serve(
+        "/a.html",
+        "<html><body><p>Café</p></body></html>".encode("latin-1"),
+        content_type="text/html; charset=latin-1",
+    )
     [doc] = PageSource("Page", url, client).fetch()
     assert doc.html is not None and "Café" in doc.html
     assert doc.url == url
 
 
 def test_page_with_unknown_charset_falls_back_to_utf8(local_server: LocalServer, client) -> None:  # type: ignore[no-untyped-def]
-    url = local_server.serve("/b.html", "<p>Caf\u00e9</p>", content_type="text/html; charset=no-such")
+    url = local_server.serve(
+        "/b.html", "<p>Caf\u00e9</p>", content_type="text/html; charset=no-such"
+    )
     [doc] = PageSource("Page", url, client).fetch()
     assert doc.html == "<p>Caf\u00e9</p>"
 

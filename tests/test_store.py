@@ -25,7 +25,9 @@ def _edition(period: str = "2026-11-27", article_ids: tuple[str, ...] = ("a1",))
         id="s1",
         headline="Headline",
         summary="Summary.",
-        articles=tuple(StoryLink(a, "Outlet", "Title", f"https://outlet.example/{a}") for a in article_ids),
+        articles=tuple(
+            StoryLink(a, "Outlet", "Title", f"https://outlet.example/{a}") for a in article_ids
+        ),
     )
     return Edition(
         name="morning",
@@ -77,7 +79,9 @@ def test_a_sent_edition_is_never_replaced(store: Store) -> None:
     first = store.save_draft(_edition(article_ids=("a1",)))
     rebuilt = store.save_draft(_edition(article_ids=("a2",)))
     assert rebuilt.id == first.id
-    assert store.get_edition("morning", "2026-11-27").edition.stories[0].articles[0].article_id == "a2"  # type: ignore[union-attr]
+    assert (
+        store.get_edition("morning", "2026-11-27").edition.stories[0].articles[0].article_id == "a2"
+    )  # type: ignore[union-attr]
     store.set_edition_status(first.id, "sending")
     again = store.save_draft(_edition(article_ids=("a1",)))
     assert again.status == "sending"
@@ -98,17 +102,25 @@ def test_ledger_claims_each_subscriber_once(store: Store) -> None:
     assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is True
     # In flight: a second claim (another process, a re-run) must not get it.
     assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is False
-    store.finish_delivery(edition_id, "a@mail.example", DeliveryState.ACCEPTED, FIXED_NOW, message_id="<m1>")
+    store.finish_delivery(
+        edition_id, "a@mail.example", DeliveryState.ACCEPTED, FIXED_NOW, message_id="<m1>"
+    )
     assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is False
     [delivery] = store.deliveries(edition_id)
-    assert (delivery.state, delivery.attempts, delivery.message_id) == (DeliveryState.ACCEPTED, 1, "<m1>")
+    assert (delivery.state, delivery.attempts, delivery.message_id) == (
+        DeliveryState.ACCEPTED,
+        1,
+        "<m1>",
+    )
 
 
 def test_failed_delivery_can_be_claimed_again(store: Store) -> None:
     store.add_articles([make_article("a1")], FIXED_NOW)
     edition_id = store.save_draft(_edition()).id
     store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW)
-    store.finish_delivery(edition_id, "a@mail.example", DeliveryState.FAILED, FIXED_NOW, error="disk full")
+    store.finish_delivery(
+        edition_id, "a@mail.example", DeliveryState.FAILED, FIXED_NOW, error="disk full"
+    )
     assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is True
     [delivery] = store.deliveries(edition_id)
     assert delivery.attempts == 2 and delivery.state == DeliveryState.SENDING

@@ -27,7 +27,9 @@ def _message(email_address: str = "ana@mail.example") -> RenderedMessage:
 
 
 def _outbox(directory: Path) -> OutboxTransport:
-    return OutboxTransport(directory, from_email="digest@news.example", from_name="Digest", clock=lambda: FIXED_NOW)
+    return OutboxTransport(
+        directory, from_email="digest@news.example", from_name="Digest", clock=lambda: FIXED_NOW
+    )
 
 
 def test_outbox_writes_a_multipart_message_with_unsubscribe_headers(tmp_path: Path) -> None:
@@ -37,7 +39,10 @@ def test_outbox_writes_a_multipart_message_with_unsubscribe_headers(tmp_path: Pa
     parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
     parts = [p.get_content_type() for p in parsed.iter_parts()]
-    assert parts == ["text/plain", "text/html"]  # plain text first: clients pick the last they can show
+    assert parts == [
+        "text/plain",
+        "text/html",
+    ]  # plain text first: clients pick the last they can show
     assert parsed["To"] == "Ana López <ana@mail.example>"
     assert parsed["From"] == "Digest <digest@news.example>"
     assert parsed["Subject"] == "The Morning Digest — 2026-11-27"
@@ -45,7 +50,10 @@ def test_outbox_writes_a_multipart_message_with_unsubscribe_headers(tmp_path: Pa
     assert parsed["Date"]
     assert parsed["List-Unsubscribe"] == "<https://digest.example.org/unsubscribe/TOKEN>"
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert parsed.get_body(("html",)).get_content().strip() == "<html><body><p>Hello Ana</p></body></html>"
+    assert (
+        parsed.get_body(("html",)).get_content().strip()
+        == "<html><body><p>Hello Ana</p></body></html>"
+    )
 
 
 def test_sending_the_same_message_twice_leaves_one_file(tmp_path: Path) -> None:

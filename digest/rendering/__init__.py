@@ -36,7 +36,9 @@ def make_environment(templates_dir: Path | None) -> jinja2.Environment:
     loaders.append(packaged)
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("mjml.j2", "html.j2"), default=False),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("mjml.j2", "html.j2"), default=False
+        ),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -96,7 +98,11 @@ class Renderer:
             mjml_source = self.env.get_template("edition.mjml.j2").render(context)
             text = self.env.get_template("edition.txt.j2").render(context)
         except jinja2.TemplateError as exc:
-            where = f" ({exc.filename}:{exc.lineno})" if isinstance(exc, jinja2.TemplateSyntaxError) else ""
+            where = (
+                f" ({exc.filename}:{exc.lineno})"
+                if isinstance(exc, jinja2.TemplateSyntaxError)
+                else ""
+            )
             raise RenderError(f"template error{where}: {exc}") from None
         try:
             html_out = mjml2html(mjml_source, disable_comments=True)
@@ -159,4 +165,3 @@ def _tidy_text(text: str) -> str:
             continue
         out.append(line)
     return "\n".join(out).strip() + "\n"
-

@@ -61,7 +61,9 @@ class FeedSource:
             detail = f": {reason}" if reason else ""
             raise SourceError(self.name, f"{origin} is not a feed or has no entries{detail}")
         if parsed.get("bozo"):
-            log.info("feed %s parsed with recoverable errors: %s", origin, parsed.get("bozo_exception"))
+            log.info(
+                "feed %s parsed with recoverable errors: %s", origin, parsed.get("bozo_exception")
+            )
         documents = [self._document(entry, origin) for entry in entries]
         return documents[: self.limit] if self.limit else documents
 

@@ -17,7 +17,9 @@ TEXT_SUFFIXES = frozenset({".txt", ".md"})
 class FolderSource:
     """Every readable article file directly in ``path``, in name order."""
 
-    def __init__(self, name: str, path: Path, *, topic: str | None = None, limit: int | None = None) -> None:
+    def __init__(
+        self, name: str, path: Path, *, topic: str | None = None, limit: int | None = None
+    ) -> None:
         self.name = name
         self.path = path
         self.topic = topic
@@ -28,7 +30,9 @@ class FolderSource:
         if not self.path.is_dir():
             raise SourceError(self.name, f"{self.path} is not a folder")
         files = sorted(
-            p for p in self.path.iterdir() if p.is_file() and p.suffix.lower() in HTML_SUFFIXES | TEXT_SUFFIXES
+            p
+            for p in self.path.iterdir()
+            if p.is_file() and p.suffix.lower() in HTML_SUFFIXES | TEXT_SUFFIXES
         )
         if not files:
             raise SourceError(self.name, f"{self.path} holds no .html, .txt or .md files")

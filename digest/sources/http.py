@@ -31,7 +31,9 @@ def fetch_bytes(client: httpx.Client, source: str, url: str) -> tuple[bytes, str
             for chunk in response.iter_bytes():
                 body.extend(chunk)
                 if len(body) > MAX_BYTES:
-                    raise SourceError(source, f"response from {url} is larger than {MAX_BYTES} bytes")
+                    raise SourceError(
+                        source, f"response from {url} is larger than {MAX_BYTES} bytes"
+                    )
             return bytes(body), response.headers.get("content-type", "")
     except httpx.HTTPError as exc:
         raise SourceError(source, f"cannot fetch {url}: {exc.__class__.__name__}: {exc}") from None

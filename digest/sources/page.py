@@ -10,7 +10,9 @@ from digest.sources.http import fetch_bytes
 
 
 class PageSource:
-    def __init__(self, name: str, url: str, client: httpx.Client, *, topic: str | None = None) -> None:
+    def __init__(
+        self, name: str, url: str, client: httpx.Client, *, topic: str | None = None
+    ) -> None:
         self.name = name
         self.url = url
         self.client = client
@@ -24,7 +26,11 @@ class PageSource:
             html = body.decode(_charset(content_type) or "utf-8", errors="replace")
         except LookupError:  # a charset Python does not know
             html = body.decode("utf-8", errors="replace")
-        return [RawDocument(source=self.name, url=self.url, html=html, topic_hint=self.topic, origin=self.url)]
+        return [
+            RawDocument(
+                source=self.name, url=self.url, html=html, topic_hint=self.topic, origin=self.url
+            )
+        ]
 
 
 def _charset(content_type: str) -> str | None:

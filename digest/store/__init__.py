@@ -47,13 +47,15 @@ def open_store(url: str) -> Store:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         else:
             kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    engine = create_engine(url, **kwargs)  # type: ignore[arg-type]
+    engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
         migrate(engine)
     except OperationalError as exc:
-        raise StoreError(f"cannot open database {parsed.render_as_string(hide_password=True)}: {exc.orig}") from None
+        raise StoreError(
+            f"cannot open database {parsed.render_as_string(hide_password=True)}: {exc.orig}"
+        ) from None
     return Store(engine)
 
 
@@ -164,7 +166,10 @@ class Store:
     def latest_edition(self, name: str) -> StoredEdition | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(editions).where(editions.c.name == name).order_by(editions.c.period.desc()).limit(1)
+                select(editions)
+                .where(editions.c.name == name)
+                .order_by(editions.c.period.desc())
+                .limit(1)
             ).first()
         return _stored(row) if row else None
 
@@ -175,10 +180,14 @@ class Store:
         so a re-run resumes its delivery instead of building a different one.
         """
         payload = json.dumps(edition_to_dict(edition), ensure_ascii=False)
-        article_ids = list(dict.fromkeys(link.article_id for s in edition.stories for link in s.articles))
+        article_ids = list(
+            dict.fromkeys(link.article_id for s in edition.stories for link in s.articles)
+        )
         with self.engine.begin() as conn:
             row = conn.execute(
-                select(editions).where(editions.c.name == edition.name, editions.c.period == edition.period)
+                select(editions).where(
+                    editions.c.name == edition.name, editions.c.period == edition.period
+                )
             ).first()
             if row is not None and row.status != "draft":
                 return _stored(row)
@@ -194,7 +203,9 @@ class Store:
                         )
                     ).inserted_primary_key[0]  # type: ignore[index]
                 except IntegrityError as exc:
-                    raise StoreError(f"edition {edition.key} was created concurrently: {exc.orig}") from None
+                    raise StoreError(
+                        f"edition {edition.key} was created concurrently: {exc.orig}"
+                    ) from None
             else:
                 edition_id = row.id
                 conn.execute(
@@ -202,7 +213,9 @@ class Store:
                     .where(editions.c.id == edition_id)
                     .values(built_at=edition.built_at, payload=payload)
                 )
-                conn.execute(edition_articles.delete().where(edition_articles.c.edition_id == edition_id))
+                conn.execute(
+                    edition_articles.delete().where(edition_articles.c.edition_id == edition_id)
+                )
             if article_ids:
                 conn.execute(
                     insert(edition_articles),
@@ -248,7 +261,9 @@ class Store:
                     deliveries.c.email == email,
                     deliveries.c.state == row.state,
                 )
-                .values(state=DeliveryState.SENDING.value, attempts=row.attempts + 1, updated_at=now)
+                .values(
+                    state=DeliveryState.SENDING.value, attempts=row.attempts + 1, updated_at=now
+                )
             )
             return bool(result.rowcount)
 
@@ -285,7 +300,9 @@ class Store:
                     error=row.error,
                 )
                 for row in conn.execute(
-                    select(deliveries).where(deliveries.c.edition_id == edition_id).order_by(deliveries.c.id)
+                    select(deliveries)
+                    .where(deliveries.c.edition_id == edition_id)
+                    .order_by(deliveries.c.id)
                 )
             ]
 

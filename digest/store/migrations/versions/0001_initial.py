@@ -44,13 +44,23 @@ def upgrade() -> None:
     )
     op.create_table(
         "edition_articles",
-        sa.Column("edition_id", sa.Integer(), sa.ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "edition_id",
+            sa.Integer(),
+            sa.ForeignKey("editions.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("article_id", sa.String(64), sa.ForeignKey("articles.id"), primary_key=True),
     )
     op.create_table(
         "deliveries",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("edition_id", sa.Integer(), sa.ForeignKey("editions.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "edition_id",
+            sa.Integer(),
+            sa.ForeignKey("editions.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("email", sa.String(320), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
