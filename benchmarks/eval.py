@@ -19,12 +19,18 @@ SETS = [
     (
         "stories-neus",
         "build",
-        [("stories", "stories-neus.gold.jsonl.gz"), ("summaries", "stories-neus.summaries.gold.jsonl.gz")],
+        [
+            ("stories", "stories-neus.gold.jsonl.gz"),
+            ("summaries", "stories-neus.summaries.gold.jsonl.gz"),
+        ],
     ),
     (
         "topics-bbc",
         "build",
-        [("topics", "topics-bbc.gold.jsonl.gz"), ("summaries", "topics-bbc.summaries.gold.jsonl.gz")],
+        [
+            ("topics", "topics-bbc.gold.jsonl.gz"),
+            ("summaries", "topics-bbc.summaries.gold.jsonl.gz"),
+        ],
     ),
     ("topics-ag", "build", [("topics", "topics-ag.gold.jsonl.gz")]),
 ]
@@ -58,7 +64,15 @@ def main() -> int:
         seconds = time.perf_counter() - started
         for task, gold in tasks:
             scored = subprocess.run(
-                [sys.executable, str(scorer), task, "--pred", str(pred), "--gold", str(args.data / gold)],
+                [
+                    sys.executable,
+                    str(scorer),
+                    task,
+                    "--pred",
+                    str(pred),
+                    "--gold",
+                    str(args.data / gold),
+                ],
                 check=True,
                 capture_output=True,
                 text=True,
