@@ -34,10 +34,11 @@ def group_articles(
     groups = list(by_print.values())
     if len(groups) > 1:
         docs = [_document(g[0]) for g in groups]
-        vectors = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=1).fit_transform(
-            docs
-        )
-        if vectors.shape[1] > 0:
+        try:
+            vectors = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(docs)
+        except ValueError:  # no content words at all ("empty vocabulary"): nothing to compare
+            vectors = None
+        if vectors is not None:
             labels = AgglomerativeClustering(
                 n_clusters=None,
                 metric="cosine",
@@ -55,9 +56,12 @@ def _lead_first(group: list[Article]) -> list[Article]:
     """The most central article leads (its headline and link represent the story)."""
     if len(group) <= 2:
         return sorted(group, key=lambda a: (-len(a.text), a.id))
-    vectors = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(
-        [_document(a) for a in group]
-    )
+    try:
+        vectors = TfidfVectorizer(sublinear_tf=True, stop_words="english").fit_transform(
+            [_document(a) for a in group]
+        )
+    except ValueError:  # no content words: keep the longest first
+        return sorted(group, key=lambda a: (-len(a.text), a.id))
     centrality = np.asarray(cosine_similarity(vectors).mean(axis=1)).ravel()
     order = sorted(range(len(group)), key=lambda i: (-centrality[i], group[i].id))
     return [group[i] for i in order]

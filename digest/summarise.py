@@ -22,10 +22,13 @@ from digest.sentences import split_sentences
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # "MADRID (EFE) - ", "CALDMOOR, Nov 25 (Civic Wire) - ", "LONDON: "
 _DATELINE = re.compile(
-    r"^[A-Z][A-Z .'-]{2,40}(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*(?:\([^)]{1,30}\))?\s*[-–—:]\s+"
+    r"^[A-ZÀ-Þ][A-ZÀ-Þ .'-]{2,40}"  # the city, in capitals
+    r"(?:,\s*[A-Z][\w.]{1,20}(?:\s+\d{1,2})?)?"  # ", Country" or ", Nov 25"
+    r"\s*(?:\([^)]{1,30}\))?\s*[-–—]\s+"  # "(Agency) - "
 )
 _JUNK = re.compile(
-    r"(click here|sign up|subscribe|photo:|image:|credit:|getty images|all rights reserved|"
+    r"(click here|sign up|subscribe|photo:|photograph:|picture:|image:|credit:|getty images|"
+    r"all rights reserved|"
     r"follow us|read more|^by [A-Z]|^updated\b|^published\b)",
     re.IGNORECASE,
 )
