@@ -129,7 +129,13 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
     """Main text and metadata of a whole web page (trafilatura, comments excluded)."""
     try:
         doc = trafilatura.bare_extraction(
-            html, url=url, include_comments=False, include_tables=True, with_metadata=True
+            html,
+            url=url,
+            include_comments=False,
+            include_tables=True,
+            with_metadata=True,
+            # The extensive search turns a footer's "Copyright 2026" into 1 January.
+            date_extraction_params={"extensive_search": False, "original_date": True},
         )
     except (ValueError, TypeError, ParserError) as exc:
         raise ExtractionError(f"{url or 'page'}: cannot parse HTML: {exc}") from None
@@ -156,8 +162,10 @@ def fragment_text(fragment: str) -> str:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (ParserError, ValueError):
         return _one_line(html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)))
-    for bad in root.iter(*_DROP_TAGS):
+    for bad in list(root.iter(*_DROP_TAGS)):
         bad.drop_tree()
+    for br in root.iter("br"):  # a line break separates words
+        br.tail = "\n" + (br.tail or "")
     blocks = [
         _one_line(el.text_content()) for el in root.iter(*_BLOCK_TAGS) if not _has_block_child(el)
     ]

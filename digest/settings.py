@@ -313,9 +313,13 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
     try:
         settings = Settings.model_validate(raw, context={"base_dir": path.resolve().parent})
     except ValidationError as exc:
-        first = exc.errors()[0]
+        errors = exc.errors()
+        # A bad edition also empties the tuple, which adds a misleading "at least 1 item".
+        specific = [e for e in errors if not (e["type"] == "too_short" and len(e["loc"]) == 1)]
+        errors = specific or errors
+        first = errors[0]
         problems = "; ".join(
-            f"{_location(err['loc']) or '(top level)'}: {_message(err)}" for err in exc.errors()
+            f"{_location(err['loc']) or '(top level)'}: {_message(err)}" for err in errors
         )
         raise ConfigError(problems, path=str(path), field=_location(first["loc"]) or None) from None
 

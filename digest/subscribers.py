@@ -22,7 +22,7 @@ def load_subscribers(path: Path) -> list[Subscriber]:
     line and field): sending to half a list is worse than not sending.
     """
     try:
-        handle = path.open(encoding="utf-8", newline="")
+        handle = path.open(encoding="utf-8-sig", newline="")  # -sig: Excel writes a BOM
     except OSError as exc:
         raise ConfigError(f"cannot read subscribers: {exc.strerror}", path=str(path)) from None
     with handle:

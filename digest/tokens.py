@@ -28,4 +28,5 @@ def verify(key: bytes, purpose: str, token: str) -> str | None:
         value = _unb64(encoded).decode("utf-8")
     except (ValueError, UnicodeDecodeError):
         return None
-    return value if hmac.compare_digest(sign(key, purpose, value), token) else None
+    expected = sign(key, purpose, value).encode("utf-8")
+    return value if hmac.compare_digest(expected, token.encode("utf-8")) else None

@@ -14,7 +14,9 @@ def canonical_url(url: str) -> str:
     """Lower-case scheme and host, drop the fragment, default ports and tracking parameters."""
     parts = urlsplit(url.strip())
     host = (parts.hostname or "").lower()
-    port = parts.port
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = parts.port  # ValueError for a bad port: callers check is_web_url first
     scheme = parts.scheme.lower()
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         host = f"{host}:{port}"
@@ -31,4 +33,8 @@ def is_web_url(url: str | None) -> bool:
     if not url:
         return False
     parts = urlsplit(url.strip())
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError:
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)

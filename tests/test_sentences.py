@@ -153,10 +153,6 @@ def test_sentences_are_verbatim_pieces_of_the_text() -> None:
     assert " ".join(sentences) == text
 
 
-@pytest.mark.xfail(
-    reason="BUG: ordinary words in the abbreviation list (no, sat, sun) block a real boundary",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text",
     [

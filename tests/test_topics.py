@@ -1,0 +1,174 @@
+"""Sections: keyword fit, topic hints, the fallback section and configuration order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from digest.models import Article, Story, StoryLink
+from digest.settings import SectionSettings
+from digest.topics import assign_sections
+
+Factory = Callable[..., Article]
+
+SECTIONS = (
+    SectionSettings(
+        name="Business",
+        description="Companies, markets, jobs, trade and the economy",
+        keywords=("shares", "profit", "investors", "inflation", "interest rates", "bank"),
+    ),
+    SectionSettings(
+        name="Sport",
+        description="Football, tennis, cricket and other sport",
+        keywords=("match", "league", "cup", "goal", "coach", "players", "semi-final"),
+    ),
+    SectionSettings(
+        name="Culture",
+        description="Arts, film, music, books and theatre",
+        keywords=("film", "album", "festival", "museum", "novel", "box office"),
+    ),
+)
+
+
+def _story(members: Sequence[Article]) -> tuple[Story, Sequence[Article]]:
+    story = Story(
+        id=f"s-{members[0].id}",
+        headline=members[0].title,
+        summary=members[0].text[:100],
+        articles=tuple(StoryLink(a.id, a.source, a.title, a.url) for a in members),
+    )
+    return story, members
+
+
+def _section_of(result: dict[str, list[Story]], story_id: str) -> str:
+    found = [name for name, stories in result.items() if any(s.id == story_id for s in stories)]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_keywords_pick_the_right_section(article_factory: Factory) -> None:
+    match = article_factory(
+        "match",
+        title="Rovers reach cup semi-final",
+        text="A late goal sent Rovers into the semi-final of the cup. The coach praised the players.",
+    )
+    bank = article_factory(
+        "bank",
+        title="Bank profit jumps as inflation stays high",
+        text="Shares in the bank rose after it reported a record profit. Investors cheered.",
+    )
+    film = article_factory(
+        "film",
+        title="Local film wins festival prize",
+        text="The film, shot in the old museum, topped the box office at the festival.",
+    )
+    result = assign_sections([_story([m]) for m in (match, bank, film)], SECTIONS)
+    assert _section_of(result, "s-match") == "Sport"
+    assert _section_of(result, "s-bank") == "Business"
+    assert _section_of(result, "s-film") == "Culture"
+    assert result["Other"] == []
+
+
+def test_multi_word_keyword_counts_as_a_phrase(article_factory: Factory) -> None:
+    article = article_factory(
+        "rates",
+        title="Central bankers hold interest rates",
+        text="Interest rates stay where they are for another quarter, officials said on Thursday.",
+    )
+    result = assign_sections([_story([article])], SECTIONS)
+    assert _section_of(result, "s-rates") == "Business"
+
+
+def test_section_description_words_count_too(article_factory: Factory) -> None:
+    article = article_factory(
+        "tennis",
+        title="Harbour club hosts tennis weekend",
+        text="More than two hundred people took part in the tennis weekend at the harbour club.",
+    )
+    assert _section_of(assign_sections([_story([article])], SECTIONS), "s-tennis") == "Sport"
+
+
+def test_topic_hint_names_the_section_when_no_keyword_fits(article_factory: Factory) -> None:
+    article = article_factory(
+        "hinted",
+        title="A quiet week at the harbour",
+        text="Nothing much happened on the quayside this week, residents said.",
+        topic_hint="Culture",
+    )
+    unhinted = article_factory(
+        "unhinted",
+        title="A quiet week at the harbour",
+        text="Nothing much happened on the quayside this week, residents said.",
+    )
+    result = assign_sections([_story([article]), _story([unhinted])], SECTIONS)
+    assert _section_of(result, "s-hinted") == "Culture"
+    assert _section_of(result, "s-unhinted") == "Other"
+
+
+def test_topic_hint_outweighs_a_weak_keyword_fit(article_factory: Factory) -> None:
+    text = "The league said the club and its players were sold to a supporters' trust on Monday."
+    plain = article_factory("plain", title="Club sold to fans", text=text)
+    hinted = article_factory("hinted", title="Club sold to fans", text=text, topic_hint="business")
+    result = assign_sections([_story([plain]), _story([hinted])], SECTIONS)
+    # "league" and "players" are Sport words; the hint (any case) pulls the copy to Business.
+    assert _section_of(result, "s-plain") == "Sport"
+    assert _section_of(result, "s-hinted") == "Business"
+
+
+def test_no_fit_goes_to_other(article_factory: Factory) -> None:
+    article = article_factory(
+        "weather",
+        title="Fog expected along the coast",
+        text="Drivers were told to take care on coastal roads as thick fog rolled in overnight.",
+    )
+    result = assign_sections([_story([article])], SECTIONS)
+    assert result["Other"] and result["Other"][0].id == "s-weather"
+    assert all(result[s.name] == [] for s in SECTIONS)
+
+
+def test_custom_fallback_name(article_factory: Factory) -> None:
+    article = article_factory(
+        "fog", title="Fog on the coast", text="Thick fog rolled in overnight."
+    )
+    result = assign_sections([_story([article])], SECTIONS, other="Elsewhere")
+    assert list(result) == ["Business", "Sport", "Culture", "Elsewhere"]
+    assert [s.id for s in result["Elsewhere"]] == ["s-fog"]
+    assert "Other" not in result
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2), (2, 0, 1), (1, 2, 0)])
+def test_result_keys_follow_configuration_order(order: tuple[int, ...]) -> None:
+    sections = [SECTIONS[i] for i in order]
+    result = assign_sections([], sections)
+    assert list(result) == [s.name for s in sections] + ["Other"]
+    assert all(stories == [] for stories in result.values())
+
+
+def test_stories_keep_their_order_within_a_section(article_factory: Factory) -> None:
+    stories = [
+        _story(
+            [
+                article_factory(
+                    f"m{i}",
+                    title=f"Cup match report {i}",
+                    text="The coach said the players earned the win after a late goal.",
+                )
+            ]
+        )
+        for i in range(4)
+    ]
+    result = assign_sections(stories, SECTIONS)
+    assert [s.id for s in result["Sport"]] == ["s-m0", "s-m1", "s-m2", "s-m3"]
+
+
+def test_every_story_is_assigned_exactly_once(article_factory: Factory) -> None:
+    texts = [
+        ("a", "Bank profit up", "Investors bought shares."),
+        ("b", "Cup final tonight", "The coach named his players."),
+        ("c", "Fog on the coast", "Thick fog rolled in overnight."),
+    ]
+    stories = [_story([article_factory(i, title=t, text=x)]) for i, t, x in texts]
+    result = assign_sections(stories, SECTIONS)
+    assigned = sorted(s.id for section in result.values() for s in section)
+    assert assigned == ["s-a", "s-b", "s-c"]
