@@ -10,7 +10,7 @@ import pytest
 from python_http_client.exceptions import BadRequestsError
 
 from digest import pipeline
-from digest.components import build_components
+from digest.components import Components, build_components
 from digest.errors import DeliveryError, TransportAuthError
 from digest.models import RenderedMessage, Subscriber
 from digest.settings import load_settings
@@ -73,23 +73,24 @@ def test_the_validating_server_rejects_a_bad_body(server: SendGridServer) -> Non
     assert server.rejected and not server.accepted
 
 
-def test_bad_key_stops_the_whole_send(server: SendGridServer, project: Path) -> None:
+def _sendgrid_components(project: Path, server: SendGridServer, key: str) -> Components:
+    """The shipped config switched to SendGrid at the local server."""
     config = project.read_text().replace('transport = "outbox"', 'transport = "sendgrid"')
     config = config.replace('api_url = "https://api.sendgrid.com"', f'api_url = "{server.url}"')
     project.write_text(config)
-    settings = load_settings(project, {"SENDGRID_API_KEY": "SG.wrong"})
-    c = build_components(settings, clock=lambda: FIXED_NOW)
+    settings = load_settings(project, {"SENDGRID_API_KEY": key})
+    return build_components(settings, clock=lambda: FIXED_NOW)
+
+
+def test_bad_key_stops_the_whole_send(server: SendGridServer, project: Path) -> None:
+    c = _sendgrid_components(project, server, "SG.wrong")
     with pytest.raises(TransportAuthError, match="HTTP 401"):
         pipeline.run(c, None)
     assert not server.accepted
 
 
 def test_whole_run_through_sendgrid(server: SendGridServer, project: Path) -> None:
-    config = project.read_text().replace('transport = "outbox"', 'transport = "sendgrid"')
-    config = config.replace('api_url = "https://api.sendgrid.com"', f'api_url = "{server.url}"')
-    project.write_text(config)
-    settings = load_settings(project, {"SENDGRID_API_KEY": "SG.test-key"})
-    c = build_components(settings, clock=lambda: FIXED_NOW)
+    c = _sendgrid_components(project, server, "SG.test-key")
     report = pipeline.run(c, None)
     assert report.delivered == 4 and report.failed_deliveries == 0
     assert sorted(b["personalizations"][0]["to"][0]["email"] for b in server.accepted) == sorted(
