@@ -93,3 +93,24 @@ def test_noisy_saved_text_is_cleaned(project: Path) -> None:
         for junk in ("Follow us", "PREV ", "NEXT ", "Share on", "Accept", "Subscribe"):
             assert junk not in article.text, (doc.origin, junk)
         assert article.text.rstrip().endswith((".", '"', "”", "’"))
+
+
+SHARED_SAMPLE = (
+    Path(__file__).resolve().parents[2] / "shared" / "samples" / "000_fce9f84e509673d9.txt"
+)
+
+
+@pytest.mark.skipif(
+    not SHARED_SAMPLE.exists(), reason="../shared/samples is not beside the checkout"
+)
+def test_the_real_noisy_sample_is_cleaned() -> None:
+    from digest.cleaning import clean_scraped_text
+
+    found = clean_scraped_text(SHARED_SAMPLE.read_text(encoding="utf-8"))
+    headline = SHARED_SAMPLE.read_text(encoding="utf-8").splitlines()[0].strip()
+    assert found.title == headline
+    assert found.text.startswith("Russian President Vladimir Putin did not rule out")
+    assert found.text.endswith("called for their lifting.")
+    assert found.credit == "EFE"
+    for junk in ("PREV", "NEXT", "Follow us", headline):
+        assert junk not in found.text
