@@ -310,7 +310,3 @@ class Store:
 def _stored(row: object) -> StoredEdition:
     data = json.loads(row.payload)  # type: ignore[attr-defined]
     return StoredEdition(id=int(row.id), status=str(row.status), edition=edition_from_dict(data))  # type: ignore[attr-defined]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
