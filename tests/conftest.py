@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from digest.models import Article
+from tests.localserver import QuietHandler, ThreadedServer
 
 REPO = Path(__file__).resolve().parent.parent
 FIXED_NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
@@ -72,7 +71,7 @@ class LocalServer:
         self.requests: list[str] = []
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 server.requests.append(self.path)
                 route = server.routes.get(self.path, Route(404, b"not found"))
@@ -83,16 +82,11 @@ class LocalServer:
                 self.end_headers()
                 self.wfile.write(route.body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.server = ThreadedServer(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.server.url
 
     def serve(
         self, path: str, body: bytes | str, status: int = 200, content_type: str = "text/html"
@@ -105,12 +99,11 @@ class LocalServer:
 @pytest.fixture
 def local_server() -> Iterator[LocalServer]:
     server = LocalServer()
-    server.thread.start()
+    server.server.start()
     try:
         yield server
     finally:
-        server.httpd.shutdown()
-        server.httpd.server_close()
+        server.server.stop()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
