@@ -21,9 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from digest import pipeline
-from digest.components import Components, build_components
+from digest.components import Components, build_components, build_renderer
 from digest.errors import DigestError, NotFoundError
-from digest.models import RunReport, Subscriber
+from digest.models import RunReport
 from digest.offline import article_from_record, extract_record, read_jsonl, write_jsonl
 from digest.serialise import edition_to_dict
 from digest.settings import Settings, config_path, load_settings
@@ -206,8 +206,6 @@ def _offline_build(
     html: Path | None,
     text: Path | None,
 ) -> None:
-    from digest.rendering import Renderer
-
     if out_file is None:
         raise typer.BadParameter("--articles needs --out EDITION.json", param_hint="--out")
     config = settings.edition(edition_name)
@@ -215,16 +213,7 @@ def _offline_build(
     edition = pipeline.build_edition(loaded, config, datetime.now(UTC), capped=not all_stories)
     _write_json(out_file, edition_to_dict(edition))
     if html or text:
-        renderer = Renderer(
-            settings.templates_dir,
-            base_url=settings.web.base_url,
-            postal_address=settings.web.postal_address,
-        )
-        message = renderer.personalise(
-            renderer.render(edition, preheader=config.preheader),
-            Subscriber(email="preview@example.org"),
-            renderer.web_url(edition) + "#unsubscribe",
-        )
+        message = build_renderer(settings).preview(edition, config.preheader)
         if html:
             html.write_text(message.html, encoding="utf-8")
         if text:

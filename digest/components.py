@@ -76,6 +76,14 @@ def build_source(config: SourceSettings, client: httpx.Client) -> Source:
     )
 
 
+def build_renderer(settings: Settings) -> Renderer:
+    return Renderer(
+        settings.templates_dir,
+        base_url=settings.web.base_url,
+        postal_address=settings.web.postal_address,
+    )
+
+
 def build_transport(settings: Settings, clock: Callable[[], datetime]) -> Transport:
     delivery = settings.delivery
     if delivery.transport == "memory":
@@ -117,11 +125,7 @@ def build_components(
     return Components(
         settings=settings,
         store=open_store(settings.storage.url),
-        renderer=Renderer(
-            settings.templates_dir,
-            base_url=settings.web.base_url,
-            postal_address=settings.web.postal_address,
-        ),
+        renderer=build_renderer(settings),
         transport=transport or build_transport(settings, clock),
         client=client,
         clock=clock,

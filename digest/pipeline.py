@@ -29,7 +29,6 @@ from digest.models import (
     SourceReport,
     Story,
     StoryLink,
-    Subscriber,
 )
 from digest.rendering import RenderedEdition, sections_for
 from digest.settings import EditionSettings
@@ -173,12 +172,7 @@ def write_preview(
     c: Components, edition: Edition, out: Path | None = None, *, text: bool = False
 ) -> Path:
     """Render the edition as a subscriber without a name sees it; write HTML (or text)."""
-    rendered = c.renderer.render(edition, preheader=preheader(c, edition))
-    message = c.renderer.personalise(
-        rendered,
-        Subscriber(email="preview@example.org"),
-        c.renderer.web_url(edition) + "#unsubscribe",
-    )
+    message = c.renderer.preview(edition, preheader(c, edition))
     path = (
         out
         or c.settings.var_dir
@@ -208,11 +202,13 @@ def send(
         return
     subscribers = c.subscribers()
     key = c.signing_key()
+    # One render per combination of sections that subscribers chose.
+    combos = {s.email: tuple(x.name for x in sections_for(edition, s.topics)) for s in subscribers}
     rendered: dict[tuple[str, ...], RenderedEdition] = {}
     for subscriber in subscribers:
-        chosen = sections_for(edition, subscriber.topics)
-        combo = tuple(s.name for s in chosen)
+        combo = combos[subscriber.email]
         if combo not in rendered:
+            chosen = [x for x in edition.sections if x.name in combo]
             rendered[combo] = c.renderer.render(edition, chosen, preheader=preheader(c, edition))
     if stored.status == "draft":
         c.store.set_edition_status(stored.id, "sending")
@@ -223,9 +219,10 @@ def send(
         if not c.store.claim_delivery(stored.id, subscriber.email, c.clock()):
             report.already_delivered += 1
             continue
-        combo = tuple(s.name for s in sections_for(edition, subscriber.topics))
         message = c.renderer.personalise(
-            rendered[combo], subscriber, unsubscribe_url(c, key, subscriber.email)
+            rendered[combos[subscriber.email]],
+            subscriber,
+            unsubscribe_url(c, key, subscriber.email),
         )
         try:
             message_id = c.transport.send(message)

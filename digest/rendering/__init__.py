@@ -133,6 +133,14 @@ class Renderer:
             edition_key=rendered.edition_key,
         )
 
+    def preview(self, edition: Edition, preheader: str = "") -> RenderedMessage:
+        """The edition as a subscriber without a name sees it (previews, `build --html`)."""
+        return self.personalise(
+            self.render(edition, preheader=preheader),
+            Subscriber(email="preview@example.org"),
+            self.web_url(edition) + "#unsubscribe",
+        )
+
 
 def sections_for(edition: Edition, topics: Sequence[str]) -> tuple[Section, ...]:
     """The sections a subscriber chose; all of them when the choice matches none."""
