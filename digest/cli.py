@@ -37,6 +37,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+subscribers_app = typer.Typer(help="Manage the subscriber list.", no_args_is_help=True)
+app.add_typer(subscribers_app, name="subscribers")
 
 out = Console()
 err = Console(stderr=True)
@@ -71,9 +73,9 @@ class _RichProgress:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
 
-    def task(self, label: str, total: int) -> Callable[[], None]:
+    def task(self, label: str, total: int) -> Callable[[int], None]:
         task_id = self.progress.add_task(label, total=total)
-        return lambda: self.progress.advance(task_id)
+        return lambda n: self.progress.advance(task_id, n)
 
 
 @contextmanager
@@ -242,7 +244,7 @@ def extract(
         step = progress.task("Extracting", len(records))
         for _, record in records:
             results.append(extract_record(record))
-            step()
+            step(1)
     write_jsonl(out_file, results)
     err.print(f"{len(results)} documents -> {out_file}")
 
@@ -266,20 +268,101 @@ def preview(
 def send(
     edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
     config: ConfigOption = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--at",
+            help="When it is due (ISO 8601). Far enough ahead, SendGrid holds each batch "
+            "until then, so an interrupted batch can be cancelled and resent exactly once.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S"],
+        ),
+    ] = None,
+    retry_ambiguous: Annotated[
+        bool,
+        typer.Option(
+            "--retry-ambiguous",
+            help="Send again to subscribers whose earlier send may or may not have gone out",
+        ),
+    ] = False,
 ) -> None:
     """Deliver an edition to every subscriber who has not had it yet."""
     report = RunReport()
+    due = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
     with _components(config) as c, _progress() as progress:
         stored = _edition(c, edition)
         report.edition = stored.edition.key
         report.stories = len(stored.edition.stories)
         report.sections = len(stored.edition.sections)
-        pipeline.send(c, stored, report, progress)
+        pipeline.send(c, stored, report, progress, due=due, retry_ambiguous=retry_ambiguous)
         if c.settings.delivery.transport == "outbox":
             report.outbox = str(c.settings.delivery.outbox_dir)
     _report(report)
     if report.failed_deliveries:
         raise typer.Exit(1)
+
+
+@app.command()
+def deliveries(
+    edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Counts as JSON")] = False,
+) -> None:
+    """Delivery counts of an edition by state."""
+    with _components(config) as c:
+        stored = _edition(c, edition)
+        counts = c.store.ledger.counts(stored.id)
+    if as_json:
+        out.print_json(
+            json.dumps({"edition": stored.edition.key, "status": stored.status, **counts})
+        )
+        return
+    table = Table(title=f"Deliveries of {stored.edition.key} ({stored.status})")
+    table.add_column("state")
+    table.add_column("count", justify="right")
+    for state, count in sorted(counts.items()):
+        table.add_row(state, str(count))
+    table.add_row("total", str(sum(counts.values())))
+    out.print(table)
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+    csv_file: Annotated[Path, typer.Argument(help="CSV with email,name,timezone,topics")],
+    config: ConfigOption = None,
+) -> None:
+    """Import subscribers: each rejected line is reported, the rest imported.
+
+    Idempotent; never re-activates someone who unsubscribed, bounced or complained.
+    """
+    from digest.subscribers import read_subscribers
+
+    people, problems = read_subscribers(csv_file)
+    with _components(config) as c:
+        counts = c.store.subscribers.upsert(people, c.clock())
+    for problem in problems:
+        err.print(f"[yellow]rejected[/] {csv_file}: {problem}", highlight=False)
+    out.print(
+        f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
+        f"{len(problems)} rejected",
+        highlight=False,
+    )
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the web app: SendGrid's Event Webhook, unsubscribe links, /healthz."""
+    import uvicorn
+
+    from digest.web import create_app
+
+    with _components(config) as c:
+        uvicorn.run(create_app(c), host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from digest.delivery import DeliveryPolicy
 from digest.errors import ConfigError
 from digest.models import Subscriber
 from digest.rendering import Renderer
@@ -37,7 +39,18 @@ class Components:
     transport: Transport
     client: httpx.Client
     clock: Callable[[], datetime] = utcnow
+    sleep: Callable[[float], None] = time.sleep
     sources: list[Source] = field(default_factory=list)
+
+    @property
+    def delivery_policy(self) -> DeliveryPolicy:
+        delivery = self.settings.delivery
+        return DeliveryPolicy(
+            batch_size=delivery.batch_size,
+            max_attempts=delivery.max_attempts,
+            max_per_second=delivery.max_per_second,
+            schedule_ahead=timedelta(minutes=delivery.sendgrid.min_lead_minutes),
+        )
 
     def subscribers(self) -> list[Subscriber]:
         return load_subscribers(self.settings.subscribers.file)
@@ -104,6 +117,8 @@ def build_transport(settings: Settings, clock: Callable[[], datetime]) -> Transp
             reply_to=delivery.reply_to,
             timeout=delivery.sendgrid.timeout_seconds,
             sandbox_mode=delivery.sendgrid.sandbox_mode,
+            categories=delivery.sendgrid.categories,
+            asm_group_id=delivery.sendgrid.asm_group_id,
         )
     return OutboxTransport(
         delivery.outbox_dir,
@@ -118,6 +133,7 @@ def build_components(
     settings: Settings,
     *,
     clock: Callable[[], datetime] = utcnow,
+    sleep: Callable[[float], None] = time.sleep,
     transport: Transport | None = None,
     client: httpx.Client | None = None,
 ) -> Components:
@@ -129,5 +145,6 @@ def build_components(
         transport=transport or build_transport(settings, clock),
         client=client,
         clock=clock,
+        sleep=sleep,
         sources=[build_source(s, client) for s in settings.sources if s.enabled],
     )

@@ -58,6 +58,33 @@ class TransportAuthError(DeliveryError):
     """The provider refused our credentials: the whole send stops."""
 
 
+class RateLimited(DeliveryError):
+    """The provider asked us to wait until ``retry_at`` (epoch seconds); nothing was sent."""
+
+    def __init__(self, message: str, retry_at: float) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class TransientDeliveryError(DeliveryError):
+    """A failure worth retrying with backoff. ``maybe_sent`` is True when the provider
+    may have acted on the request anyway (a 5xx answer), False when the request
+    never left (connection refused, DNS, TLS)."""
+
+    def __init__(self, message: str, *, maybe_sent: bool) -> None:
+        super().__init__(message)
+        self.maybe_sent = maybe_sent
+
+
+class RequestRejected(DeliveryError):
+    """The provider refused the request as a whole (400, 413): nothing was sent.
+    Splitting the batch isolates the recipient(s) at fault."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class StoreError(DigestError):
     """The database is missing, unreadable or holds something unexpected."""
 

@@ -111,11 +111,28 @@ class Subscriber:
 
 
 class DeliveryState(StrEnum):
+    """A (edition, subscriber) row of the ledger.
+
+    pending -> sending -> accepted; or failed (retried next run), rejected (the
+    provider refused the address), ambiguous (may have been accepted: the operator
+    decides); suppressed (unsubscribed, bounced, complained) is never sent.
+    """
+
     PENDING = "pending"
     SENDING = "sending"
     ACCEPTED = "accepted"
     FAILED = "failed"
+    REJECTED = "rejected"
+    AMBIGUOUS = "ambiguous"
     SUPPRESSED = "suppressed"
+
+
+class SubscriberStatus(StrEnum):
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    DROPPED = "dropped"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,13 +13,8 @@ from zoneinfo import ZoneInfo
 from digest import stories as stories_stage
 from digest.cleaning import clean
 from digest.components import Components
-from digest.errors import (
-    AmbiguousDeliveryError,
-    DeliveryError,
-    ExtractionError,
-    SourceError,
-    TransportAuthError,
-)
+from digest.delivery import Deliverer, DeliveryReport
+from digest.errors import ExtractionError, SourceError
 from digest.models import (
     Article,
     DeliveryState,
@@ -29,6 +24,7 @@ from digest.models import (
     SourceReport,
     Story,
     StoryLink,
+    Subscriber,
 )
 from digest.rendering import RenderedEdition, sections_for
 from digest.settings import EditionSettings
@@ -43,12 +39,14 @@ log = logging.getLogger(__name__)
 class Progress(Protocol):
     """Where long steps report how far they are (a progress bar in the CLI)."""
 
-    def task(self, label: str, total: int) -> Callable[[], None]: ...
+    def task(self, label: str, total: int) -> Callable[[int], None]:
+        """Start a task; the returned function advances it by a number of items."""
+        ...
 
 
 class NoProgress:
-    def task(self, label: str, total: int) -> Callable[[], None]:
-        return lambda: None
+    def task(self, label: str, total: int) -> Callable[[int], None]:
+        return lambda n: None
 
 
 NO_PROGRESS = NoProgress()
@@ -73,7 +71,7 @@ def collect(c: Components, report: RunReport, progress: Progress = NO_PROGRESS) 
         except SourceError as exc:
             log.info("%s", exc)
             report.sources.append(SourceReport(source.name, ok=False, error=exc.reason))
-            step()
+            step(1)
             continue
         articles: list[Article] = []
         for document in documents:
@@ -84,7 +82,7 @@ def collect(c: Components, report: RunReport, progress: Progress = NO_PROGRESS) 
         new = c.store.add_articles(articles, c.clock())
         total_new += new
         report.sources.append(SourceReport(source.name, ok=True, fetched=len(documents), new=new))
-        step()
+        step(1)
     return total_new
 
 
@@ -189,67 +187,71 @@ def unsubscribe_url(c: Components, key: bytes, email: str) -> str:
 
 
 def send(
-    c: Components, stored: StoredEdition, report: RunReport, progress: Progress = NO_PROGRESS
-) -> None:
-    """Deliver the edition to every subscriber who has not had it yet.
+    c: Components,
+    stored: StoredEdition,
+    report: RunReport,
+    progress: Progress = NO_PROGRESS,
+    *,
+    due: datetime | None = None,
+    retry_ambiguous: bool = False,
+) -> DeliveryReport | None:
+    """Deliver the edition to every subscriber the ledger says has not had it.
 
-    Everything is rendered before the first message leaves, so a template error
-    sends nothing. The ledger claims each (edition, subscriber) before sending.
+    The configured subscriber list is synced into the database first (a bad list
+    stops here), and every combination of sections is rendered before the first
+    message leaves, so a template error sends nothing.
     """
     edition = stored.edition
     if not edition.stories:
         report.notes.append(f"edition {edition.key} has no stories; nothing sent")
-        return
-    subscribers = c.subscribers()
+        return None
+    c.store.subscribers.upsert(c.subscribers(), c.clock())
     key = c.signing_key()
-    # One render per combination of sections that subscribers chose.
-    combos = {s.email: tuple(x.name for x in sections_for(edition, s.topics)) for s in subscribers}
     rendered: dict[tuple[str, ...], RenderedEdition] = {}
-    for subscriber in subscribers:
-        combo = combos[subscriber.email]
+    for topics in c.store.subscribers.topic_choices():
+        combo = tuple(x.name for x in sections_for(edition, topics))
         if combo not in rendered:
             chosen = [x for x in edition.sections if x.name in combo]
             rendered[combo] = c.renderer.render(edition, chosen, preheader=preheader(c, edition))
+
+    def render_for(subscriber: Subscriber) -> RenderedEdition:
+        return rendered[tuple(x.name for x in sections_for(edition, subscriber.topics))]
+
     if stored.status == "draft":
         c.store.set_edition_status(stored.id, "sending")
-    step = progress.task("Delivering", len(subscribers))
-    failed = 0
-    for subscriber in subscribers:
-        step()
-        if not c.store.claim_delivery(stored.id, subscriber.email, c.clock()):
-            report.already_delivered += 1
-            continue
-        message = c.renderer.personalise(
-            rendered[combos[subscriber.email]],
-            subscriber,
-            unsubscribe_url(c, key, subscriber.email),
+    before = c.store.ledger.counts(stored.id).get(DeliveryState.ACCEPTED.value, 0)
+    step = progress.task("Delivering", c.store.subscribers.count())
+    deliverer = Deliverer(
+        c.store.ledger, c.transport, clock=c.clock, sleep=c.sleep, policy=c.delivery_policy
+    )
+    outcome = deliverer.deliver(
+        stored.id,
+        render_for,
+        lambda email: unsubscribe_url(c, key, email),
+        due=due,
+        retry_ambiguous=retry_ambiguous,
+        on_progress=step,
+    )
+    counts = outcome.counts
+    accepted = counts.get(DeliveryState.ACCEPTED.value, 0)
+    report.delivered += accepted - before
+    report.already_delivered += before
+    unfinished = sum(
+        counts.get(state.value, 0)
+        for state in (
+            DeliveryState.PENDING,
+            DeliveryState.SENDING,
+            DeliveryState.FAILED,
+            DeliveryState.AMBIGUOUS,
         )
-        try:
-            message_id = c.transport.send(message)
-        except AmbiguousDeliveryError as exc:
-            # Maybe accepted: the row stays 'sending', so no re-run resends it blindly.
-            failed += 1
-            c.store.finish_delivery(
-                stored.id, subscriber.email, DeliveryState.SENDING, c.clock(), error=str(exc)
-            )
-            report.notes.append(f"{subscriber.email}: {exc}; left 'sending', not retried")
-            continue
-        except DeliveryError as exc:
-            failed += 1
-            c.store.finish_delivery(
-                stored.id, subscriber.email, DeliveryState.FAILED, c.clock(), error=str(exc)
-            )
-            log.warning("delivery to %s failed: %s", subscriber.email, exc)
-            if isinstance(exc, TransportAuthError):
-                raise  # every other message would fail the same way
-            continue
-        c.store.finish_delivery(
-            stored.id, subscriber.email, DeliveryState.ACCEPTED, c.clock(), message_id=message_id
-        )
-        report.delivered += 1
-    report.failed_deliveries += failed
-    if failed == 0:
+    )
+    report.failed_deliveries += unfinished + outcome.rejected
+    report.notes.extend(outcome.notes)
+    if outcome.rejected:
+        report.notes.append(f"{outcome.rejected} address(es) rejected by the provider")
+    if unfinished == 0:
         c.store.set_edition_status(stored.id, "sent")
+    return outcome
 
 
 def run(c: Components, edition_name: str | None, progress: Progress = NO_PROGRESS) -> RunReport:

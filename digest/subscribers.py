@@ -16,10 +16,21 @@ COLUMNS = ("email", "name", "timezone", "topics")
 
 
 def load_subscribers(path: Path) -> list[Subscriber]:
-    """Read and validate the subscriber CSV.
+    """Read and validate the configured subscriber CSV.
 
     Any bad line makes the whole file invalid (:class:`ConfigError` naming the file,
     line and field): sending to half a list is worse than not sending.
+    """
+    subscribers, problems = read_subscribers(path)
+    if problems:
+        raise ConfigError("; ".join(problems), path=str(path))
+    return subscribers
+
+
+def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
+    """The valid rows, and one problem per rejected line ("line N: why").
+
+    A missing file or header is a :class:`ConfigError`: nothing can be read at all.
     """
     try:
         handle = path.open(encoding="utf-8-sig", newline="")  # -sig: Excel writes a BOM
@@ -61,6 +72,4 @@ def load_subscribers(path: Path) -> list[Subscriber]:
                     topics=topics,
                 )
             )
-    if problems:
-        raise ConfigError("; ".join(problems), path=str(path))
-    return out
+    return out, problems

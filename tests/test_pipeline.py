@@ -71,7 +71,7 @@ def test_template_error_sends_nothing(project: Path) -> None:
         pipeline.run(c, None)
     assert transport.sent == []
     stored = c.store.latest_edition("morning")
-    assert stored is not None and c.store.deliveries(stored.id) == []
+    assert stored is not None and c.store.ledger.rows(stored.id) == []
 
 
 def test_bad_subscriber_list_sends_nothing(project: Path) -> None:

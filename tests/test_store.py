@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import StatementError
 
-from digest.models import DeliveryState, Edition, Section, Story, StoryLink
+from digest.models import Edition, Section, Story, StoryLink
 from digest.store import Store, open_store
 from digest.store.schema import metadata
 from tests.conftest import FIXED_NOW, make_article
@@ -94,36 +94,6 @@ def test_edition_round_trips_through_json(store: Store) -> None:
     stored = store.latest_edition("morning")
     assert stored is not None
     assert stored.edition == _edition()
-
-
-def test_ledger_claims_each_subscriber_once(store: Store) -> None:
-    store.add_articles([make_article("a1")], FIXED_NOW)
-    edition_id = store.save_draft(_edition()).id
-    assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is True
-    # In flight: a second claim (another process, a re-run) must not get it.
-    assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is False
-    store.finish_delivery(
-        edition_id, "a@mail.example", DeliveryState.ACCEPTED, FIXED_NOW, message_id="<m1>"
-    )
-    assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is False
-    [delivery] = store.deliveries(edition_id)
-    assert (delivery.state, delivery.attempts, delivery.message_id) == (
-        DeliveryState.ACCEPTED,
-        1,
-        "<m1>",
-    )
-
-
-def test_failed_delivery_can_be_claimed_again(store: Store) -> None:
-    store.add_articles([make_article("a1")], FIXED_NOW)
-    edition_id = store.save_draft(_edition()).id
-    store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW)
-    store.finish_delivery(
-        edition_id, "a@mail.example", DeliveryState.FAILED, FIXED_NOW, error="disk full"
-    )
-    assert store.claim_delivery(edition_id, "a@mail.example", FIXED_NOW) is True
-    [delivery] = store.deliveries(edition_id)
-    assert delivery.attempts == 2 and delivery.state == DeliveryState.SENDING
 
 
 def test_naive_datetimes_are_refused(store: Store) -> None:

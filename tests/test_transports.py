@@ -9,21 +9,28 @@ from pathlib import Path
 import pytest
 
 from digest.errors import DeliveryError
-from digest.models import RenderedMessage, Subscriber
-from digest.transports import MemoryTransport
+from digest.models import Subscriber
+from digest.rendering import RenderedEdition, placeholder
+from digest.transports import Envelope, MemoryTransport, Recipient
 from digest.transports.outbox import OutboxTransport
 from tests.conftest import FIXED_NOW
 
+NONCE = "0123456789abcdef"
+RENDERED = RenderedEdition(
+    edition_key="morning/2026-11-27",
+    subject="The Morning Digest — 2026-11-27",
+    html=f"<html><body><p>{placeholder(NONCE, 'greeting')}</p></body></html>",
+    text=f"{placeholder(NONCE, 'greeting')}\n",
+    nonce=NONCE,
+)
 
-def _message(email_address: str = "ana@mail.example") -> RenderedMessage:
-    return RenderedMessage(
-        to=Subscriber(email_address, "Ana López"),
-        subject="The Morning Digest — 2026-11-27",
-        html="<html><body><p>Hello Ana</p></body></html>",
-        text="Hello Ana\n",
-        unsubscribe_url="https://digest.example.org/unsubscribe/TOKEN",
-        edition_key="morning/2026-11-27",
+
+def _message(*emails: str) -> Envelope:
+    recipients = tuple(
+        Recipient(n, Subscriber(e, "Ana López"), "https://digest.example.org/unsubscribe/TOKEN")
+        for n, e in enumerate(emails or ("ana@mail.example",))
     )
+    return Envelope(RENDERED, recipients)
 
 
 def _outbox(directory: Path) -> OutboxTransport:
@@ -52,7 +59,7 @@ def test_outbox_writes_a_multipart_message_with_unsubscribe_headers(tmp_path: Pa
     assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert (
         parsed.get_body(("html",)).get_content().strip()
-        == "<html><body><p>Hello Ana</p></body></html>"
+        == "<html><body><p>Hello Ana López,</p></body></html>"
     )
 
 
@@ -67,8 +74,7 @@ def test_sending_the_same_message_twice_leaves_one_file(tmp_path: Path) -> None:
 
 def test_different_subscribers_get_different_files(tmp_path: Path) -> None:
     transport = _outbox(tmp_path)
-    transport.send(_message("ana@mail.example"))
-    transport.send(_message("ana@other.example"))
+    transport.send(_message("ana@mail.example", "ana@other.example"))
     assert len(list(tmp_path.glob("*.eml"))) == 2
 
 
@@ -81,5 +87,6 @@ def test_unwritable_outbox_is_a_delivery_error(tmp_path: Path) -> None:
 
 def test_memory_transport_keeps_messages() -> None:
     transport = MemoryTransport()
-    assert transport.send(_message()) == "memory-1"
-    assert [m.to.email for m in transport.sent] == ["ana@mail.example"]
+    assert transport.send(_message("a@mail.example", "b@mail.example")) == "memory-2"
+    assert [m.to.email for m in transport.sent] == ["a@mail.example", "b@mail.example"]
+    assert transport.sent[0].html == "<html><body><p>Hello Ana López,</p></body></html>"

@@ -92,7 +92,7 @@ class Renderer:
             "preheader": preheader or _preheader(chosen),
             "web_url": self.web_url(edition),
             "postal_address": self.postal_address,
-            **{field: _placeholder(nonce, field) for field in PERSONAL_FIELDS},
+            **{field: placeholder(nonce, field) for field in PERSONAL_FIELDS},
         }
         try:
             mjml_source = self.env.get_template("edition.mjml.j2").render(context)
@@ -114,24 +114,7 @@ class Renderer:
     def personalise(
         self, rendered: RenderedEdition, subscriber: Subscriber, unsubscribe_url: str
     ) -> RenderedMessage:
-        """Fill the placeholders for one subscriber: cheap string substitution."""
-        values = {
-            "greeting": f"Hello {subscriber.name}," if subscriber.name else "Hello,",
-            "unsubscribe_url": unsubscribe_url,
-        }
-        html_out, text_out = rendered.html, rendered.text
-        for field, value in values.items():
-            token = _placeholder(rendered.nonce, field)
-            html_out = html_out.replace(token, html.escape(value, quote=True))
-            text_out = text_out.replace(token, value)
-        return RenderedMessage(
-            to=subscriber,
-            subject=rendered.subject,
-            html=html_out,
-            text=text_out,
-            unsubscribe_url=unsubscribe_url,
-            edition_key=rendered.edition_key,
-        )
+        return personalise(rendered, subscriber, unsubscribe_url)
 
     def preview(self, edition: Edition, preheader: str = "") -> RenderedMessage:
         """The edition as a subscriber without a name sees it (previews, `build --html`)."""
@@ -142,6 +125,34 @@ class Renderer:
         )
 
 
+def personal_values(subscriber: Subscriber, unsubscribe_url: str) -> dict[str, str]:
+    """The per-subscriber values, unescaped, by placeholder field."""
+    return {
+        "greeting": f"Hello {subscriber.name}," if subscriber.name else "Hello,",
+        "unsubscribe_url": unsubscribe_url,
+    }
+
+
+def personalise(
+    rendered: RenderedEdition, subscriber: Subscriber, unsubscribe_url: str
+) -> RenderedMessage:
+    """Fill the placeholders for one subscriber: cheap string substitution, each
+    value HTML-escaped in the HTML part."""
+    html_out, text_out = rendered.html, rendered.text
+    for field, value in personal_values(subscriber, unsubscribe_url).items():
+        token = placeholder(rendered.nonce, field)
+        html_out = html_out.replace(token, html.escape(value, quote=True))
+        text_out = text_out.replace(token, value)
+    return RenderedMessage(
+        to=subscriber,
+        subject=rendered.subject,
+        html=html_out,
+        text=text_out,
+        unsubscribe_url=unsubscribe_url,
+        edition_key=rendered.edition_key,
+    )
+
+
 def sections_for(edition: Edition, topics: Sequence[str]) -> tuple[Section, ...]:
     """The sections a subscriber chose; all of them when the choice matches none."""
     wanted = {t.lower() for t in topics}
@@ -149,7 +160,8 @@ def sections_for(edition: Edition, topics: Sequence[str]) -> tuple[Section, ...]
     return chosen or edition.sections
 
 
-def _placeholder(nonce: str, field: str) -> str:
+def placeholder(nonce: str, field: str) -> str:
+    """Where a per-subscriber value goes; the nonce keeps feed text from forging one."""
     return f"__dg{nonce}_{field}__"
 
 

@@ -20,9 +20,11 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from digest.errors import StoreError
-from digest.models import Article, Delivery, DeliveryState, Edition
+from digest.models import Article, Edition
 from digest.serialise import edition_from_dict, edition_to_dict
-from digest.store.schema import articles, deliveries, edition_articles, editions
+from digest.store.ledger import Ledger
+from digest.store.schema import articles, edition_articles, editions
+from digest.store.subscribers import SubscriberStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -81,6 +83,8 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.ledger = Ledger(engine)
+        self.subscribers = SubscriberStore(engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -226,85 +230,6 @@ class Store:
     def set_edition_status(self, edition_id: int, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(editions).where(editions.c.id == edition_id).values(status=status))
-
-    # -- deliveries -------------------------------------------------------------
-
-    def claim_delivery(self, edition_id: int, email: str, now: datetime) -> bool:
-        """Mark (edition, subscriber) as sending. False when it is already accepted,
-        suppressed, or being sent by someone else: the ledger makes sending once."""
-        with self.engine.begin() as conn:
-            row = conn.execute(
-                select(deliveries.c.state, deliveries.c.attempts).where(
-                    deliveries.c.edition_id == edition_id, deliveries.c.email == email
-                )
-            ).first()
-            if row is None:
-                try:
-                    conn.execute(
-                        insert(deliveries).values(
-                            edition_id=edition_id,
-                            email=email,
-                            state=DeliveryState.SENDING.value,
-                            attempts=1,
-                            updated_at=now,
-                        )
-                    )
-                except IntegrityError:
-                    return False
-                return True
-            if row.state not in (DeliveryState.PENDING.value, DeliveryState.FAILED.value):
-                return False
-            result = conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.edition_id == edition_id,
-                    deliveries.c.email == email,
-                    deliveries.c.state == row.state,
-                )
-                .values(
-                    state=DeliveryState.SENDING.value, attempts=row.attempts + 1, updated_at=now
-                )
-            )
-            return bool(result.rowcount)
-
-    def finish_delivery(
-        self,
-        edition_id: int,
-        email: str,
-        state: DeliveryState,
-        now: datetime,
-        *,
-        message_id: str | None = None,
-        error: str | None = None,
-    ) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.edition_id == edition_id, deliveries.c.email == email)
-                .values(state=state.value, message_id=message_id, error=error, updated_at=now)
-            )
-
-    def deliveries(self, edition_id: int) -> list[Delivery]:
-        with self.engine.connect() as conn:
-            edition_key = conn.execute(
-                select(editions.c.name, editions.c.period).where(editions.c.id == edition_id)
-            ).first()
-            key = f"{edition_key.name}/{edition_key.period}" if edition_key else str(edition_id)
-            return [
-                Delivery(
-                    edition_key=key,
-                    email=row.email,
-                    state=DeliveryState(row.state),
-                    attempts=row.attempts,
-                    message_id=row.message_id,
-                    error=row.error,
-                )
-                for row in conn.execute(
-                    select(deliveries)
-                    .where(deliveries.c.edition_id == edition_id)
-                    .order_by(deliveries.c.id)
-                )
-            ]
 
 
 def _stored(row: object) -> StoredEdition:

@@ -85,10 +85,40 @@ deliveries = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"), nullable=False),
     Column("email", String(320), nullable=False),
+    # pending -> sending -> accepted | failed | rejected | ambiguous; suppressed
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("message_id", String(200)),
     Column("error", Text),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # The claim a row was sent under: a provider batch id (scheduled sends) or a local id.
+    Column("batch_id", String(100)),
+    Column("send_at", UTCDateTime()),
     UniqueConstraint("edition_id", "email", name="uq_deliveries_edition_email"),
+    Index("ix_deliveries_edition_state", "edition_id", "state"),
+    Index("ix_deliveries_batch", "batch_id"),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),  # normalised, lower-case
+    Column("name", Text, nullable=False, default=""),
+    Column("timezone", String(64), nullable=False, default="UTC"),
+    Column("topics", Text, nullable=False, default=""),  # ';'-separated section names
+    # active | unsubscribed | bounced | complained | dropped
+    Column("status", String(16), nullable=False),
+    Column("status_reason", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", String(100), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
 )

@@ -1,25 +1,75 @@
-"""Transports: how a rendered message leaves. One Protocol; outbox files, SendGrid,
-and an in-memory list for tests and dry runs."""
+"""Transports: how rendered editions leave. One Protocol; outbox files, SendGrid,
+and an in-memory list for tests and dry runs.
+
+A transport receives an :class:`Envelope`: one edition rendered once (placeholders
+still in) and the recipients with their personal values, so a provider that
+substitutes per recipient (SendGrid) gets the body once per request.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
-from digest.models import RenderedMessage
+from digest.models import RenderedMessage, Subscriber
+from digest.rendering import RenderedEdition, personalise
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    delivery_id: int
+    subscriber: Subscriber
+    unsubscribe_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    rendered: RenderedEdition
+    recipients: tuple[Recipient, ...]
+    batch_id: str | None = None  # a provider batch (scheduled sends) this request belongs to
+    send_at: datetime | None = None  # when the provider should send it; None = now
+
+    def messages(self) -> list[RenderedMessage]:
+        """One personalised message per recipient, for transports that send each alone."""
+        return [
+            personalise(self.rendered, r.subscriber, r.unsubscribe_url) for r in self.recipients
+        ]
 
 
 class Transport(Protocol):
-    """Hands one message over; returns its message id or raises DeliveryError."""
+    """Hands an envelope over; returns a message id or raises a DeliveryError.
 
-    def send(self, message: RenderedMessage) -> str: ...
+    ``max_recipients`` caps an envelope. ``idempotent`` says whether sending the
+    same envelope twice has the effect of sending it once (files in an outbox do;
+    an email provider does not), which decides how a crashed batch is recovered.
+    """
+
+    max_recipients: int
+    idempotent: bool
+
+    def send(self, envelope: Envelope) -> str: ...
+
+
+@runtime_checkable
+class SchedulingTransport(Transport, Protocol):
+    """A provider that can hold a batch until ``send_at`` and cancel it before then:
+    with it an ambiguous request is cancelled and resubmitted, never duplicated."""
+
+    def new_batch(self) -> str: ...
+
+    def cancel_batch(self, batch_id: str) -> None: ...
 
 
 class MemoryTransport:
     """Keeps messages in a list."""
 
+    max_recipients = 1000
+    idempotent = False
+
     def __init__(self) -> None:
         self.sent: list[RenderedMessage] = []
 
-    def send(self, message: RenderedMessage) -> str:
-        self.sent.append(message)
+    def send(self, envelope: Envelope) -> str:
+        self.sent.extend(envelope.messages())
         return f"memory-{len(self.sent)}"

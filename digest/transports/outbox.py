@@ -15,10 +15,17 @@ from pathlib import Path
 
 from digest.errors import DeliveryError
 from digest.models import RenderedMessage
+from digest.transports import Envelope
 from digest.transports.message import build_mime
 
 
 class OutboxTransport:
+    """Writes one ``.eml`` per recipient; rewriting a file is harmless, so a batch
+    cut short by a crash is simply written again."""
+
+    max_recipients = 100
+    idempotent = True
+
     def __init__(
         self,
         directory: Path,
@@ -40,7 +47,11 @@ class OutboxTransport:
         edition = message.edition_key.replace("/", "-")
         return self.directory / f"{edition}-{local}-{tag}.eml"
 
-    def send(self, message: RenderedMessage) -> str:
+    def send(self, envelope: Envelope) -> str:
+        ids = [self.write(message) for message in envelope.messages()]
+        return ids[0] if len(ids) == 1 else f"{ids[0]}+{len(ids) - 1}"
+
+    def write(self, message: RenderedMessage) -> str:
         mime = build_mime(
             message,
             from_email=self.from_email,

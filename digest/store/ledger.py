@@ -1,0 +1,231 @@
+"""The delivery ledger: one row per (edition, subscriber), claimed in batches.
+
+A batch is claimed in one transaction: pending rows become ``sending`` under a
+batch id nobody else holds, so two processes never send the same row. Whatever
+happens after that is written back per batch: accepted, failed (tried again next
+run), rejected (the provider refused the address), ambiguous (may have been
+accepted; never retried without the operator) or back to pending (when a
+scheduled batch was cancelled, or nothing left this machine).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, and_, exists, func, insert, literal, select, update
+
+from digest.models import Delivery, DeliveryState, Subscriber, SubscriberStatus
+from digest.store.schema import deliveries, editions, subscribers
+
+P, S, A = DeliveryState.PENDING.value, DeliveryState.SENDING.value, DeliveryState.ACCEPTED.value
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One claimed row with what rendering needs to know about its subscriber."""
+
+    delivery_id: int
+    subscriber: Subscriber
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """Rows left ``sending`` (a crash, or a run still going): one entry per batch."""
+
+    batch_id: str | None
+    send_at: datetime | None
+    ids: tuple[int, ...]
+
+
+class Ledger:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def enqueue(self, edition_id: int, now: datetime) -> int:
+        """Add a pending row for every active subscriber not yet in the ledger for
+        this edition (one INSERT ... SELECT: the list never passes through Python)."""
+        missing = ~exists().where(
+            and_(deliveries.c.edition_id == edition_id, deliveries.c.email == subscribers.c.email)
+        )
+        source = select(
+            literal(edition_id),
+            subscribers.c.email,
+            literal(P),
+            literal(0),
+            literal(now, type_=deliveries.c.updated_at.type),
+        ).where(subscribers.c.status == SubscriberStatus.ACTIVE.value, missing)
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                insert(deliveries).from_select(
+                    ["edition_id", "email", "state", "attempts", "updated_at"], source
+                )
+            )
+        return int(result.rowcount or 0)
+
+    def suppress_inactive(self, edition_id: int, now: datetime) -> int:
+        """Pending rows of subscribers who unsubscribed, bounced or complained since."""
+        inactive = select(subscribers.c.email).where(
+            subscribers.c.status != SubscriberStatus.ACTIVE.value
+        )
+        return self._update(
+            and_(
+                deliveries.c.edition_id == edition_id,
+                deliveries.c.state.in_([P, DeliveryState.FAILED.value]),
+                deliveries.c.email.in_(inactive),
+            ),
+            state=DeliveryState.SUPPRESSED.value,
+            updated_at=now,
+        )
+
+    def requeue(self, edition_id: int, states: Sequence[DeliveryState], now: datetime) -> int:
+        """Put rows in ``states`` back to pending (failed at the start of a run;
+        ambiguous when the operator says so)."""
+        return self._update(
+            and_(
+                deliveries.c.edition_id == edition_id,
+                deliveries.c.state.in_([s.value for s in states]),
+            ),
+            state=P,
+            batch_id=None,
+            send_at=None,
+            updated_at=now,
+        )
+
+    def claim(
+        self,
+        edition_id: int,
+        limit: int,
+        batch_id: str,
+        now: datetime,
+        send_at: datetime | None = None,
+    ) -> list[Claimed]:
+        """Take up to ``limit`` pending rows under ``batch_id`` (unique per claim)."""
+        with self.engine.begin() as conn:
+            ids = list(
+                conn.scalars(
+                    select(deliveries.c.id)
+                    .where(deliveries.c.edition_id == edition_id, deliveries.c.state == P)
+                    .order_by(deliveries.c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not ids:
+                return []
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids), deliveries.c.state == P)
+                .values(
+                    state=S,
+                    batch_id=batch_id,
+                    send_at=send_at,
+                    attempts=deliveries.c.attempts + 1,
+                    updated_at=now,
+                )
+            )
+            # Only the rows this claim won: another process may have taken some.
+            rows = conn.execute(
+                select(deliveries.c.id, subscribers.c.email, subscribers.c.name)
+                .add_columns(subscribers.c.timezone, subscribers.c.topics)
+                .join(subscribers, subscribers.c.email == deliveries.c.email)
+                .where(deliveries.c.id.in_(ids), deliveries.c.batch_id == batch_id)
+                .order_by(deliveries.c.id)
+            )
+            return [
+                Claimed(
+                    row.id,
+                    Subscriber(
+                        email=row.email,
+                        name=row.name,
+                        timezone=row.timezone,
+                        topics=tuple(t for t in row.topics.split(";") if t),
+                    ),
+                )
+                for row in rows
+            ]
+
+    def mark(
+        self,
+        ids: Sequence[int],
+        state: DeliveryState,
+        now: datetime,
+        *,
+        message_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record the outcome of sending ``ids``; only rows still ``sending`` change."""
+        values: dict[str, object] = {"state": state.value, "error": error, "updated_at": now}
+        if message_id is not None:
+            values["message_id"] = message_id
+        if state == DeliveryState.PENDING:
+            values.update(batch_id=None, send_at=None)
+        for chunk in _chunks(ids, 500):
+            self._update(and_(deliveries.c.id.in_(chunk), deliveries.c.state == S), **values)
+
+    def mark_batch(
+        self, batch_id: str, state: DeliveryState, now: datetime, *, error: str | None = None
+    ) -> int:
+        """Set every row of a batch, sent or not, to ``state`` (after cancelling it,
+        the rows counted accepted were cancelled too)."""
+        values: dict[str, object] = {"state": state.value, "error": error, "updated_at": now}
+        if state == DeliveryState.PENDING:
+            values.update(batch_id=None, send_at=None, message_id=None)
+        return self._update(
+            and_(deliveries.c.batch_id == batch_id, deliveries.c.state.in_([S, A])), **values
+        )
+
+    def in_flight(self, edition_id: int) -> list[InFlight]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries.c.id, deliveries.c.batch_id, deliveries.c.send_at)
+                .where(deliveries.c.edition_id == edition_id, deliveries.c.state == S)
+                .order_by(deliveries.c.batch_id, deliveries.c.id)
+            )
+            batches: dict[str | None, InFlight] = {}
+            for row in rows:
+                found = batches.get(row.batch_id)
+                ids = (*found.ids, row.id) if found else (row.id,)
+                batches[row.batch_id] = InFlight(row.batch_id, row.send_at, ids)
+        return list(batches.values())
+
+    def counts(self, edition_id: int) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries.c.state, func.count())
+                .where(deliveries.c.edition_id == edition_id)
+                .group_by(deliveries.c.state)
+            )
+            return {state: int(n) for state, n in rows}
+
+    def rows(self, edition_id: int) -> list[Delivery]:
+        with self.engine.connect() as conn:
+            edition = conn.execute(
+                select(editions.c.name, editions.c.period).where(editions.c.id == edition_id)
+            ).first()
+            key = f"{edition.name}/{edition.period}" if edition else str(edition_id)
+            return [
+                Delivery(
+                    edition_key=key,
+                    email=row.email,
+                    state=DeliveryState(row.state),
+                    attempts=row.attempts,
+                    message_id=row.message_id,
+                    error=row.error,
+                )
+                for row in conn.execute(
+                    select(deliveries)
+                    .where(deliveries.c.edition_id == edition_id)
+                    .order_by(deliveries.c.id)
+                )
+            ]
+
+    def _update(self, where: object, **values: object) -> int:
+        with self.engine.begin() as conn:
+            result = conn.execute(update(deliveries).where(where).values(**values))  # type: ignore[arg-type]
+        return int(result.rowcount or 0)
+
+
+def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,104 @@
+"""The web app served by ``digest serve``: SendGrid's Event Webhook, one-click
+unsubscribe (RFC 8058) and a health check. The editor's desk (issue 9) joins here."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from digest.components import Components
+from digest.models import SubscriberStatus
+from digest.tokens import verify
+from digest.webhook import WebhookRejected, WebhookVerifier, apply_events, parse_events
+
+log = logging.getLogger(__name__)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def create_app(c: Components) -> Starlette:
+    """The app, on components built once at start-up from the settings."""
+    key = c.settings.delivery.sendgrid.webhook_public_key
+    verifier = WebhookVerifier(key) if key else None
+    signing_key = c.signing_key()
+
+    async def sendgrid_events(request: Request) -> Response:
+        if verifier is None:
+            return JSONResponse({"error": "webhook not configured"}, status_code=404)
+        body = await request.body()
+        try:
+            verifier.verify(
+                body,
+                request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
+                request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"),
+                now=c.clock().timestamp(),
+            )
+            events = parse_events(body)
+        except WebhookRejected as exc:
+            log.warning("%s", exc)
+            return JSONResponse({"error": exc.reason}, status_code=403)
+        counts = apply_events(c.store.subscribers, events, c.clock())
+        return JSONResponse(counts)
+
+    def _subscriber(request: Request) -> str | None:
+        return verify(signing_key, "unsubscribe", request.path_params["token"])
+
+    async def unsubscribe(request: Request) -> Response:
+        email = _subscriber(request)
+        if email is None:
+            return _page("Link not valid", "This unsubscribe link is not valid.", 404)
+        if request.method == "POST":
+            # RFC 8058: a POST (from the mail client's button or our form) unsubscribes
+            # and answers 200 without a redirect.
+            c.store.subscribers.set_status(
+                email, SubscriberStatus.UNSUBSCRIBED, "unsubscribe link", c.clock()
+            )
+            return _page("Unsubscribed", f"{email} will get no more digests.", 200)
+        # A GET never unsubscribes by itself: link scanners follow links.
+        form = (
+            f"<p>Stop sending digests to <b>{html.escape(email)}</b>?</p>"
+            '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
+            '<button type="submit">Unsubscribe</button></form>'
+        )
+        return _page("Unsubscribe", form, 200, raw=True)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    app = Starlette(
+        routes=[
+            Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
+            Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ]
+    )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    return app
+
+
+def _page(title: str, body: str, status: int, *, raw: bool = False) -> HTMLResponse:
+    content = body if raw else f"<p>{html.escape(body)}</p>"
+    return HTMLResponse(
+        f"<!doctype html><html lang='en'><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width'><title>{html.escape(title)}</title>"
+        f"<body style='font-family:sans-serif;max-width:32rem;margin:2rem auto'>"
+        f"<h1>{html.escape(title)}</h1>{content}</body></html>",
+        status_code=status,
+    )
