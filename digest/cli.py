@@ -129,8 +129,16 @@ def _report(report: RunReport) -> None:
         ("sections", str(report.sections)),
         ("delivered", str(report.delivered)),
         ("already delivered", str(report.already_delivered)),
-        ("failed deliveries", str(report.failed_deliveries)),
+        ("not delivered", str(report.failed_deliveries)),
     ]
+    if report.ambiguous_deliveries:
+        rows.append(
+            (
+                "of which ambiguous",
+                f"{report.ambiguous_deliveries} (may have gone out: check, then "
+                "'digest send EDITION --retry-ambiguous')",
+            )
+        )
     if report.preview:
         rows.append(("preview", report.preview))
     if report.outbox:

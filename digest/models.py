@@ -179,7 +179,8 @@ class RunReport:
     sections: int = 0
     delivered: int = 0
     already_delivered: int = 0
-    failed_deliveries: int = 0
+    failed_deliveries: int = 0  # failed, rejected or ambiguous: anything not accepted
+    ambiguous_deliveries: int = 0
     outbox: str | None = None
     preview: str | None = None
     edition: str | None = None

@@ -246,6 +246,7 @@ def send(
         )
     )
     report.failed_deliveries += unfinished + outcome.rejected
+    report.ambiguous_deliveries += counts.get(DeliveryState.AMBIGUOUS.value, 0)
     report.notes.extend(outcome.notes)
     if outcome.rejected:
         report.notes.append(f"{outcome.rejected} address(es) rejected by the provider")

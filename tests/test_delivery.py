@@ -169,7 +169,11 @@ def test_connection_refused_is_retried_with_backoff(store: Store) -> None:
     report = _deliver(store, provider, edition_id, clock)
     assert report.retries == 3
     # Exponential, with jitter between half and the full step.
-    assert 0.25 <= clock.slept[0] <= 0.5 and 0.5 <= clock.slept[1] <= 1.0 and 1.0 <= clock.slept[2] <= 2.0
+    assert (
+        0.25 <= clock.slept[0] <= 0.5
+        and 0.5 <= clock.slept[1] <= 1.0
+        and 1.0 <= clock.slept[2] <= 2.0
+    )
     _exactly_once(provider, emails)
 
 
@@ -213,7 +217,7 @@ def test_bad_credentials_stop_everything_and_lose_nothing(store: Store) -> None:
 
 
 def test_ambiguous_immediate_send_waits_for_the_operator(store: Store) -> None:
-    edition_id, emails = _setup(store, 150)
+    edition_id, _emails = _setup(store, 150)
     provider = ScriptedProvider([None, AmbiguousDeliveryError("timeout")])
     report = _deliver(store, provider, edition_id, Clock())
     assert report.counts == {"accepted": 100, "ambiguous": 50}
@@ -226,7 +230,10 @@ def test_ambiguous_immediate_send_waits_for_the_operator(store: Store) -> None:
 
 @pytest.mark.parametrize(
     "fault",
-    [AmbiguousDeliveryError("timeout after accept"), TransientDeliveryError("503", maybe_sent=True)],
+    [
+        AmbiguousDeliveryError("timeout after accept"),
+        TransientDeliveryError("503", maybe_sent=True),
+    ],
     ids=["ambiguous", "5xx"],
 )
 def test_scheduled_batch_is_cancelled_and_resubmitted(store: Store, fault: Exception) -> None:
@@ -248,13 +255,15 @@ def test_too_close_to_send_at_is_not_scheduled(store: Store) -> None:
 
 
 def test_crash_recovery(store: Store) -> None:
-    edition_id, emails = _setup(store, 30)
+    edition_id, _emails = _setup(store, 30)
     provider = ScriptedProvider()
     ledger = store.ledger
     ledger.enqueue(edition_id, FIXED_NOW)
     # A previous process claimed three batches and died: one scheduled well ahead,
     # one scheduled too close to cancel, one immediate.
-    ahead = ledger.claim(edition_id, 10, "batch-ahead", FIXED_NOW, FIXED_NOW + timedelta(minutes=20))
+    ahead = ledger.claim(
+        edition_id, 10, "batch-ahead", FIXED_NOW, FIXED_NOW + timedelta(minutes=20)
+    )
     close = ledger.claim(edition_id, 10, "batch-close", FIXED_NOW, FIXED_NOW + timedelta(minutes=1))
     ledger.claim(edition_id, 10, "local-x", FIXED_NOW)
     provider.accepted.append(("batch-ahead", tuple(c.subscriber.email for c in ahead)))
@@ -277,9 +286,11 @@ def test_uncancellable_batch_becomes_ambiguous(store: Store) -> None:
 
 
 def test_suppressed_subscribers_are_never_sent(store: Store) -> None:
-    edition_id, emails = _setup(store, 5)
+    edition_id, _emails = _setup(store, 5)
     store.ledger.enqueue(edition_id, FIXED_NOW)
-    store.subscribers.set_status("s2@mail.example", SubscriberStatus.UNSUBSCRIBED, "link", FIXED_NOW)
+    store.subscribers.set_status(
+        "s2@mail.example", SubscriberStatus.UNSUBSCRIBED, "link", FIXED_NOW
+    )
     provider = ScriptedProvider()
     report = _deliver(store, provider, edition_id, Clock())
     assert report.counts == {"accepted": 4, "suppressed": 1}
@@ -290,6 +301,8 @@ def test_send_rate_cap(store: Store) -> None:
     edition_id, _ = _setup(store, 300)
     clock = Clock()
     provider = ScriptedProvider()
-    _deliver(store, provider, edition_id, clock, policy=DeliveryPolicy(batch_size=100, max_per_second=50))
+    _deliver(
+        store, provider, edition_id, clock, policy=DeliveryPolicy(batch_size=100, max_per_second=50)
+    )
     assert sum(clock.slept) == pytest.approx(4.0)  # 300 messages at 50/s: 2 s between requests
     assert store.ledger.counts(edition_id)[DeliveryState.ACCEPTED.value] == 300

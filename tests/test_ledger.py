@@ -23,7 +23,10 @@ def _edition_id(store: Store, period: str = "2026-11-27") -> int:
 
 
 def _people(n: int) -> list[Subscriber]:
-    return [Subscriber(f"p{i}@mail.example", f"P {i}", "UTC", ("Sport",) if i % 2 else ()) for i in range(n)]
+    return [
+        Subscriber(f"p{i}@mail.example", f"P {i}", "UTC", ("Sport",) if i % 2 else ())
+        for i in range(n)
+    ]
 
 
 def test_import_is_idempotent_and_updates_changes(store: Store) -> None:
@@ -37,10 +40,17 @@ def test_import_is_idempotent_and_updates_changes(store: Store) -> None:
 
 def test_import_never_reactivates_a_suppressed_subscriber(store: Store) -> None:
     store.subscribers.upsert(_people(1), FIXED_NOW)
-    assert store.subscribers.set_status("P0@mail.example", SubscriberStatus.UNSUBSCRIBED, "link", FIXED_NOW)
+    assert store.subscribers.set_status(
+        "P0@mail.example", SubscriberStatus.UNSUBSCRIBED, "link", FIXED_NOW
+    )
     store.subscribers.upsert(_people(1), FIXED_NOW)
     assert store.subscribers.status("p0@mail.example") == SubscriberStatus.UNSUBSCRIBED
-    assert store.subscribers.set_status("nobody@mail.example", SubscriberStatus.BOUNCED, "x", FIXED_NOW) is False
+    assert (
+        store.subscribers.set_status(
+            "nobody@mail.example", SubscriberStatus.BOUNCED, "x", FIXED_NOW
+        )
+        is False
+    )
 
 
 def test_enqueue_adds_each_active_subscriber_once(store: Store) -> None:
@@ -76,7 +86,9 @@ def test_mark_only_changes_rows_still_sending(store: Store) -> None:
     store.ledger.mark(ids, DeliveryState.ACCEPTED, FIXED_NOW, message_id="m1")
     store.ledger.mark(ids, DeliveryState.FAILED, FIXED_NOW, error="late")  # too late: no change
     rows = store.ledger.rows(edition_id)
-    assert [(r.state, r.message_id, r.attempts) for r in rows] == [(DeliveryState.ACCEPTED, "m1", 1)] * 2
+    assert [(r.state, r.message_id, r.attempts) for r in rows] == [
+        (DeliveryState.ACCEPTED, "m1", 1)
+    ] * 2
 
 
 def test_requeue_failed_and_ambiguous(store: Store) -> None:
