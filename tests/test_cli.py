@@ -149,3 +149,30 @@ def test_bad_jsonl_names_the_line(tmp_path: Path) -> None:
     result = digest("extract", "--jsonl", str(bad), "--out", str(tmp_path / "o.jsonl"))
     assert result.returncode == 2
     assert "line 2" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_subscribers_import_reports_bad_lines_and_is_idempotent(
+    project: Path, tmp_path: Path
+) -> None:
+    csv = tmp_path / "people.csv"
+    csv.write_text(
+        "email,name,timezone,topics\n"
+        "new.one@mail.example,New One,Europe/Madrid,Sport\n"
+        "not-an-address,Bad,UTC,\n"
+        "ANA.LOPEZ@mail.example,Ana López,Europe/Madrid,\n"
+        "tz@mail.example,Tz,Mars/Olympus,\n"
+    )
+    first = digest("subscribers", "import", str(csv), "--config", str(project))
+    assert first.returncode == 1  # some lines were rejected
+    assert "line 3" in first.stderr and "line 5" in first.stderr
+    assert "2 added, 0 updated, 0 unchanged, 2 rejected" in first.stdout
+    again = digest("subscribers", "import", str(csv), "--config", str(project))
+    assert "0 added, 0 updated, 2 unchanged, 2 rejected" in again.stdout
+
+
+def test_deliveries_counts_by_state(project: Path) -> None:
+    assert digest("run", "--config", str(project)).returncode == 0
+    result = digest("deliveries", "morning", "--json", "--config", str(project))
+    assert result.returncode == 0, result.stderr
+    counts = json.loads(result.stdout)
+    assert counts["accepted"] == 4 and counts["status"] == "sent"
