@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.results import write_results  # noqa: E402
 from digest.delivery import Deliverer, DeliveryPolicy  # noqa: E402
 from digest.models import Edition, Subscriber  # noqa: E402
 from digest.rendering import RenderedEdition, placeholder  # noqa: E402
@@ -38,10 +39,11 @@ NONCE = "0123456789abcdef"
 
 def rendered() -> RenderedEdition:
     body = "<p>" + "A realistic digest paragraph with a link and some words. " * 300 + "</p>"
+    greeting, unsubscribe = placeholder(NONCE, "greeting"), placeholder(NONCE, "unsubscribe_url")
     return RenderedEdition(
         "morning/2026-11-28",
         "The Morning Digest",
-        f"<p>{placeholder(NONCE, 'greeting')}</p>{body}<a href='{placeholder(NONCE, 'unsubscribe_url')}'>u</a>",
+        f"<p>{greeting}</p>{body}<a href='{unsubscribe}'>u</a>",
         f"{placeholder(NONCE, 'greeting')}\n{body}\n{placeholder(NONCE, 'unsubscribe_url')}\n",
         NONCE,
     )
@@ -177,10 +179,7 @@ def main() -> int:
         "requests": send["requests"],
         "goal": "ratio <= 2.0, send peak <= 200 MB",
     }
-    out = ROOT / "benchmarks" / "results" / "delivery.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(json.dumps(results, indent=1))
+    write_results("delivery", results)
     return 0
 
 

@@ -6,7 +6,6 @@ ratios between them hold even on a noisy machine.
 
 from __future__ import annotations
 
-import json
 import random
 import resource
 import sys
@@ -14,6 +13,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.results import write_results
 from digest.cleaning import clean_scraped_text
 from digest.models import Article, Subscriber
 from digest.pipeline import build_edition
@@ -119,10 +121,7 @@ def main() -> int:
     results["html_bytes"] = len(rendered.html.encode())
     results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
-    out = ROOT / "benchmarks" / "results" / "pipeline.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
-    print(json.dumps(results, indent=1))
+    write_results("pipeline", results)
     return 0
 
 
