@@ -226,9 +226,7 @@ def test_tampered_body_is_refused_and_changes_nothing(
     assert statuses(components) == ALL_ACTIVE
 
 
-def test_batch_signed_by_another_key_is_refused(
-    client: TestClient, components: Components
-) -> None:
+def test_batch_signed_by_another_key_is_refused(client: TestClient, components: Components) -> None:
     forger = ec.generate_private_key(ec.SECP256R1())
 
     response = client.post(WEBHOOK, content=BATCH, headers=signed_headers(forger, BATCH))
@@ -456,9 +454,7 @@ def test_page_escapes_the_address(client: TestClient, components: Components) ->
     assert components.store.subscribers.status(email) == SubscriberStatus.UNSUBSCRIBED
 
 
-def test_page_never_echoes_markup_from_a_token(
-    client: TestClient, components: Components
-) -> None:
+def test_page_never_echoes_markup_from_a_token(client: TestClient, components: Components) -> None:
     # Only our key can sign a token, but the page must not trust what one carries.
     value = "<script>alert(1)</script>@mail.example"
     path = unsubscribe_path(components.signing_key(), value)
@@ -507,3 +503,19 @@ def test_healthz(client: TestClient) -> None:
     assert response.status_code == 200
     assert response.text == "ok"
     assert response.headers["content-type"].startswith("text/plain")
+
+
+def test_security_headers_even_on_a_server_error(
+    components: Components, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def database_down(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("database is down")
+
+    monkeypatch.setattr(components.store.subscribers, "set_status", database_down)
+    with TestClient(create_app(components), raise_server_exceptions=False) as client:
+        response = client.post(unsubscribe_path(components.signing_key(), ANA))
+
+    assert response.status_code == 500
+    assert "frame-ancestors 'none'" in response.headers.get("content-security-policy", "")
+    assert response.headers.get("x-content-type-options") == "nosniff"
+    assert response.headers.get("referrer-policy") == "no-referrer"

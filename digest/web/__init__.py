@@ -7,9 +7,11 @@ import html
 import logging
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.components import Components
 from digest.models import SubscriberStatus
@@ -27,7 +29,7 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(c: Components) -> Starlette:
+def create_app(c: Components) -> ASGIApp:
     """The app, on components built once at start-up from the settings."""
     key = c.settings.delivery.sendgrid.webhook_public_key
     verifier = WebhookVerifier(key) if key else None
@@ -83,14 +85,29 @@ def create_app(c: Components) -> Starlette:
             Route("/healthz", healthz),
         ]
     )
+    return SecurityHeaders(app)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
 
-    return app
+class SecurityHeaders:
+    """Adds the security headers to every response, error pages included: it wraps
+    the whole app, outside Starlette's own error handling."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def _page(title: str, body: str, status: int, *, raw: bool = False) -> HTMLResponse:
