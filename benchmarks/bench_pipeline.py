@@ -17,10 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.results import write_results
 from digest.cleaning import clean_scraped_text
+from digest.headlines import choose_headline
 from digest.models import Article, Subscriber
 from digest.pipeline import build_edition
 from digest.rendering import Renderer
 from digest.settings import load_settings
+from digest.summarise import summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = [
@@ -102,6 +104,13 @@ def main() -> int:
             "articles_per_second": round(n / seconds, 1),
             "stories": len(edition.stories),
         }
+
+    # Summaries, one core (this process is single-threaded): goal >= 500 articles/s.
+    singles = synthetic(2000, seed=11)
+    _, seconds = timed(lambda: [summarise([a], config.summary_words) for a in singles])
+    results["summarise_articles_per_second"] = round(len(singles) / seconds, 1)
+    _, seconds = timed(lambda: [choose_headline([a]) for a in singles])
+    results["headline_articles_per_second"] = round(len(singles) / seconds, 1)
 
     noisy = (ROOT / "samples" / "saved").glob("*.txt")
     texts = [p.read_text() for p in noisy]

@@ -22,7 +22,9 @@ from digest.sources.folder import FolderSource
 from digest.sources.http import make_client
 from digest.sources.page import PageSource
 from digest.store import Store, open_store
+from digest.store.cache import DatabaseSummaryCache
 from digest.subscribers import load_subscribers
+from digest.summarise.llm import LLMSummariser
 from digest.transports import MemoryTransport, Transport
 from digest.transports.outbox import OutboxTransport
 
@@ -50,6 +52,23 @@ class Components:
             max_attempts=delivery.max_attempts,
             max_per_second=delivery.max_per_second,
             schedule_ahead=timedelta(minutes=delivery.sendgrid.min_lead_minutes),
+        )
+
+    def llm_summariser(self) -> LLMSummariser | None:
+        """A fresh LLM summariser (its token budget is per edition), when configured."""
+        summaries = self.settings.summaries
+        if summaries.mode != "llm" or summaries.llm is None:
+            return None
+        llm = summaries.llm
+        return LLMSummariser(
+            client=self.client,
+            url=llm.url,
+            model=llm.model,
+            api_key=llm.api_key.get_secret_value() if llm.api_key else None,
+            cache=DatabaseSummaryCache(self.store.engine, self.clock),
+            max_tokens_per_edition=llm.max_tokens_per_edition,
+            max_answer_tokens=llm.max_answer_tokens,
+            timeout_seconds=llm.timeout_seconds,
         )
 
     def subscribers(self) -> list[Subscriber]:

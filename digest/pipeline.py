@@ -15,6 +15,7 @@ from digest.cleaning import clean
 from digest.components import Components
 from digest.delivery import Deliverer, DeliveryReport
 from digest.errors import ExtractionError, SourceError
+from digest.headlines import choose_headline
 from digest.models import (
     Article,
     DeliveryState,
@@ -30,6 +31,7 @@ from digest.rendering import RenderedEdition, sections_for
 from digest.settings import EditionSettings
 from digest.store import StoredEdition
 from digest.summarise import summarise
+from digest.summarise.llm import LLMSummariser
 from digest.tokens import sign
 from digest.topics import assign_sections
 
@@ -90,9 +92,14 @@ def collect(c: Components, report: RunReport, progress: Progress = NO_PROGRESS) 
 
 
 def build_edition(
-    articles: Sequence[Article], config: EditionSettings, now: datetime, *, capped: bool = True
+    articles: Sequence[Article],
+    config: EditionSettings,
+    now: datetime,
+    *,
+    capped: bool = True,
+    llm: LLMSummariser | None = None,
 ) -> Edition:
-    """Stories, summaries and sections from ``articles``; pure, no I/O.
+    """Stories, summaries and sections from ``articles``; no I/O but the optional LLM.
 
     ``capped=False`` keeps every story and section (``digest build --all``).
     """
@@ -100,10 +107,13 @@ def build_edition(
     now_ts = now.timestamp()
     built: list[tuple[Story, list[Article]]] = []
     for group in groups:
+        summary = summarise(group, config.summary_words)
+        if llm is not None:
+            summary = llm.summarise(group, config.summary_words, fallback=summary)
         story = Story(
             id=stories_stage.story_id(group),
-            headline=group[0].title,
-            summary=summarise(group, config.summary_words),
+            headline=choose_headline(group),
+            summary=summary,
             articles=tuple(StoryLink(a.id, a.source, a.title, a.url) for a in group),
             score=stories_stage.story_score(group, now_ts),
             published=max((a.published for a in group if a.published), default=None),
@@ -149,7 +159,10 @@ def build(c: Components, edition_name: str | None, report: RunReport) -> StoredE
         articles = c.store.articles_for_edition(
             config.name, now - timedelta(hours=config.lookback_hours)
         )
-        stored = c.store.save_draft(build_edition(articles, config, now))
+        llm = c.llm_summariser()
+        stored = c.store.save_draft(build_edition(articles, config, now, llm=llm))
+        if llm is not None:
+            report.notes.extend(llm.problems)
         report.articles = len(articles)
     report.edition = stored.edition.key
     report.stories = len(stored.edition.stories)

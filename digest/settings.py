@@ -32,6 +32,7 @@ DEFAULT_CONFIG = Path("config/digest.toml")
 CONFIG_ENV = "DIGEST_CONFIG"
 SENDGRID_KEY_ENV = "SENDGRID_API_KEY"
 SECRET_KEY_ENV = "DIGEST_SECRET_KEY"
+LLM_KEY_ENV = "DIGEST_LLM_API_KEY"
 DATABASE_URL_ENV = "DIGEST_DATABASE_URL"
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -219,6 +220,35 @@ class WebSettings(_Frozen):
         return value.rstrip("/")
 
 
+class LLMSettings(_Frozen):
+    """An OpenAI-compatible chat-completions endpoint for the optional LLM summaries."""
+
+    url: str
+    model: str = Field(min_length=1)
+    api_key: SecretStr | None = None  # from DIGEST_LLM_API_KEY only
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    max_tokens_per_edition: int = Field(default=50_000, ge=1000)
+    max_answer_tokens: int = Field(default=200, ge=50)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
+class SummariesSettings(_Frozen):
+    mode: Literal["extractive", "llm"] = "extractive"
+    llm: LLMSettings | None = None
+
+    @model_validator(mode="after")
+    def _llm_needs_endpoint(self) -> SummariesSettings:
+        if self.mode == "llm" and self.llm is None:
+            raise ValueError("mode 'llm' needs a [summaries.llm] table with url and model")
+        return self
+
+
 class Settings(_Frozen):
     """Everything the program is configured with."""
 
@@ -232,6 +262,7 @@ class Settings(_Frozen):
     delivery: DeliverySettings = DeliverySettings()
     storage: StorageSettings = StorageSettings()
     web: WebSettings = WebSettings()
+    summaries: SummariesSettings = SummariesSettings()
 
     _resolve_dirs = field_validator("templates_dir", "var_dir")(lambda v, info: _resolve(v, info))
 
@@ -295,6 +326,7 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
     for forbidden, env in (
         (("delivery", "sendgrid", "api_key"), SENDGRID_KEY_ENV),
         (("web", "secret_key"), SECRET_KEY_ENV),
+        (("summaries", "llm", "api_key"), LLM_KEY_ENV),
     ):
         node: Any = raw
         for key in forbidden[:-1]:
@@ -317,6 +349,9 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
         raw["delivery"] = delivery
     if environ.get(SECRET_KEY_ENV):
         raw["web"] = {**raw.get("web", {}), "secret_key": environ[SECRET_KEY_ENV]}
+    llm = raw.get("summaries", {}).get("llm") if isinstance(raw.get("summaries"), dict) else None
+    if environ.get(LLM_KEY_ENV) and isinstance(llm, dict):
+        raw["summaries"] = {**raw["summaries"], "llm": {**llm, "api_key": environ[LLM_KEY_ENV]}}
     if environ.get(DATABASE_URL_ENV):
         raw["storage"] = {**raw.get("storage", {}), "url": environ[DATABASE_URL_ENV]}
 

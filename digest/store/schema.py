@@ -122,3 +122,11 @@ webhook_events = Table(
     Column("email", String(320), nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
 )
+
+summary_cache = Table(
+    "summary_cache",
+    metadata,
+    Column("key", String(64), primary_key=True),  # sha256 of model, prompt and sources
+    Column("summary", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -28,10 +28,11 @@ _DATELINE = re.compile(
 )
 _JUNK = re.compile(
     r"(click here|sign up|subscribe|photo:|photograph:|picture:|image:|credit:|getty images|"
-    r"all rights reserved|"
-    r"follow us|read more|^by [A-Z]|^updated\b|^published\b)",
+    r"all rights reserved|follow us|read more|^updated\b|^published\b)",
     re.IGNORECASE,
 )
+# "By Jane Doe" or "By JANE DOE, Reuters": a byline, not "By Thursday the council had...".
+_BYLINE = re.compile(r"^By (?:[A-Z][a-zA-Z.'-]+ ){1,3}(?:and |[,|]|[A-Z][a-zA-Z.'-]+\b)")
 MAX_SENTENCES = 3
 
 
@@ -84,7 +85,13 @@ def _candidates(articles: Sequence[Article]) -> list[_Candidate]:
         for sentence in split_sentences(article.text):
             sentence = _DATELINE.sub("", sentence).strip()
             length = len(sentence.split())
-            if length < 5 or length > 80 or _JUNK.search(sentence) or not _is_whole(sentence):
+            if (
+                length < 5
+                or length > 80
+                or _JUNK.search(sentence)
+                or _BYLINE.match(sentence)
+                or not _is_whole(sentence)
+            ):
                 continue
             words = frozenset(
                 w for w in _WORD.findall(sentence.lower()) if w not in ENGLISH_STOP_WORDS
