@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/digest run --config config/digest.toml
 
+# PostgreSQL tests run when .ci/postgres can start a local server (CI does: root, Debian).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	DIGEST_TEST_POSTGRES_URL="$${DIGEST_TEST_POSTGRES_URL:-$$(bash .ci/postgres 2>/dev/null)}" \
+		$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check digest tests benchmarks

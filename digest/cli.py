@@ -23,6 +23,7 @@ from rich.table import Table
 from digest import pipeline
 from digest.components import Components, build_components, build_renderer
 from digest.errors import DigestError, NotFoundError
+from digest.logs import configure_logging
 from digest.models import RunReport
 from digest.offline import article_from_record, extract_record, read_jsonl, write_jsonl
 from digest.serialise import edition_to_dict
@@ -37,6 +38,8 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+schedule_app = typer.Typer(help="Inspect the schedule.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
 subscribers_app = typer.Typer(help="Manage the subscriber list.", no_args_is_help=True)
 app.add_typer(subscribers_app, name="subscribers")
 
@@ -153,10 +156,31 @@ def _report(report: RunReport) -> None:
 
 
 @app.command()
-def run(config: ConfigOption = None, edition: EditionOption = None) -> None:
+def run(
+    config: ConfigOption = None,
+    edition: EditionOption = None,
+    now: Annotated[
+        datetime | None,
+        typer.Option(
+            "--now",
+            help="Run as if it were this moment (ISO 8601; re-run a missed day). The period "
+            "is derived from it in the edition's time zone.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        ),
+    ] = None,
+) -> None:
     """One whole cycle: collect, build this period's edition, preview, deliver."""
-    with _components(config) as c, _progress() as progress:
-        report = pipeline.run(c, edition, progress)
+    settings = _settings(config)
+    if now is not None:
+        moment = now if now.tzinfo else now.replace(tzinfo=UTC)
+        c = build_components(settings, clock=lambda: moment)
+    else:
+        c = build_components(settings)
+    try:
+        with _progress() as progress:
+            report = pipeline.run(c, edition, progress)
+    finally:
+        c.close()
     _report(report)
     if report.failed_deliveries:
         raise typer.Exit(1)
@@ -375,16 +399,92 @@ def serve(
 
 @app.command()
 def scheduler(config: ConfigOption = None) -> None:
-    """Run each edition on its cron schedule, in its time zone, until stopped."""
+    """Run collection and each edition on their schedules until stopped (SIGTERM).
+
+    SIGHUP reloads the configuration. Only one scheduler runs at a time (a lease in
+    the database); a second one stands by.
+    """
     from digest.scheduler import run_scheduler
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    settings = _settings(config)
+    configure_logging(settings.logging.format, settings.logging.level)
+    c = build_components(settings)
+    for e in settings.editions:
+        out.print(f"{e.name}: '{e.schedule.cron}' in {e.schedule.timezone}", highlight=False)
+    try:
+        run_scheduler(c, reload=lambda: build_components(_settings(config)))
+    finally:
+        c.close()
+
+
+@schedule_app.command("list")
+def schedule_list(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
+) -> None:
+    """Next fire times per job: local time and UTC."""
+    from digest.scheduler import schedule_table
+
     with _components(config) as c:
-        for e in c.settings.editions:
-            out.print(f"{e.name}: '{e.schedule.cron}' in {e.schedule.timezone}", highlight=False)
-        run_scheduler(c, lambda comp, name: pipeline.run(comp, name))
+        rows = schedule_table(c, c.clock())
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title="Schedule")
+    for column in ("job", "cron", "timezone", "next due (local)", "next due (UTC)", "fires (UTC)"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["job"],
+            row["cron"],
+            row["timezone"],
+            row["next_due_local"],
+            row["next_due_utc"],
+            row["next_fire_utc"],
+        )
+    out.print(table)
+
+
+@app.command()
+def runs(
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(help="How many")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
+) -> None:
+    """Run history: start, end, status, counts, errors."""
+    with _components(config) as c:
+        records = c.store.runs.recent(limit)
+    rows = [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "edition": r.edition,
+            "period": r.period,
+            "started": r.started_at.isoformat(),
+            "finished": r.finished_at.isoformat() if r.finished_at else None,
+            "status": r.status,
+            "summary": r.summary,
+            "error": r.error,
+        }
+        for r in records
+    ]
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title="Runs")
+    for column in ("id", "kind", "edition", "period", "started", "finished", "status", "counts"):
+        table.add_column(column)
+    for row in rows:
+        counts = ", ".join(f"{k} {v}" for k, v in row["summary"].items() if v)  # type: ignore[union-attr]
+        table.add_row(
+            *(
+                str(row[k] or "")
+                for k in ("id", "kind", "edition", "period", "started", "finished")
+            ),
+            str(row["status"]) + (f": {row['error']}" if row["error"] else ""),
+            counts,
+        )
+    out.print(table)
 
 
 @config_app.command("check")

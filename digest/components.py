@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +46,11 @@ class Components:
     clock: Callable[[], datetime] = utcnow
     sleep: Callable[[float], None] = time.sleep
     sources: list[Source] = field(default_factory=list)
+    # Who this process is, for leases; set when a shutdown was asked for.
+    holder: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    )
+    stop: threading.Event = field(default_factory=threading.Event)
 
     @property
     def delivery_policy(self) -> DeliveryPolicy:

@@ -67,6 +67,7 @@ class DeliveryReport:
     rate_limit_waits: int = 0
     requests: int = 0
     scheduled: bool = False
+    stopped: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -103,11 +104,15 @@ class Deliverer:
         due: datetime | None = None,
         retry_ambiguous: bool = False,
         on_progress: Callable[[int], None] | None = None,
+        timezone: str | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ) -> DeliveryReport:
-        """Send the edition to every subscriber the ledger says has not had it."""
+        """Send the edition to every subscriber the ledger says has not had it
+        (only those of ``timezone`` are added, when given). ``should_stop`` is asked
+        between batches: a shutdown leaves the rest pending, nothing half-done."""
         report = DeliveryReport()
         now = self.clock()
-        self.ledger.enqueue(edition_id, now)
+        self.ledger.enqueue(edition_id, now, timezone)
         self.ledger.suppress_inactive(edition_id, now)
         again = [DeliveryState.FAILED] + ([DeliveryState.AMBIGUOUS] if retry_ambiguous else [])
         self.ledger.requeue(edition_id, again, now)
@@ -117,7 +122,7 @@ class Deliverer:
         send_at = due if scheduling and due and due - now >= self.policy.schedule_ahead else None
         report.scheduled = send_at is not None
         size = min(self.policy.batch_size, self.transport.max_recipients)
-        while True:
+        while not should_stop():
             batch_id = self._batch_id(send_at)
             claimed = self.ledger.claim(edition_id, size, batch_id, self.clock(), send_at)
             if not claimed:
@@ -125,6 +130,7 @@ class Deliverer:
             self._send_batch(claimed, batch_id, send_at, render_for, unsubscribe_for, report)
             if on_progress:
                 on_progress(len(claimed))
+        report.stopped = should_stop()
         report.counts = self.ledger.counts(edition_id)
         return report
 

@@ -181,6 +181,7 @@ class RunReport:
     already_delivered: int = 0
     failed_deliveries: int = 0  # failed, rejected or ambiguous: anything not accepted
     ambiguous_deliveries: int = 0
+    skipped: bool = False  # another process was running the same edition
     outbox: str | None = None
     preview: str | None = None
     edition: str | None = None

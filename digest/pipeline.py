@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -14,7 +15,7 @@ from digest import stories as stories_stage
 from digest.cleaning import clean
 from digest.components import Components
 from digest.delivery import Deliverer, DeliveryReport
-from digest.errors import ExtractionError, SourceError
+from digest.errors import DigestError, ExtractionError, SourceError
 from digest.headlines import choose_headline
 from digest.models import (
     Article,
@@ -144,11 +145,17 @@ def build_edition(
     )
 
 
-def build(c: Components, edition_name: str | None, report: RunReport) -> StoredEdition:
-    """Build (or rebuild, while still a draft) this period's edition from the store."""
+def build(
+    c: Components, edition_name: str | None, report: RunReport, *, timezone: str | None = None
+) -> StoredEdition:
+    """Build (or rebuild, while still a draft) this period's edition from the store.
+
+    The period is the local date in the edition's time zone, or in ``timezone`` for
+    a local-time delivery group: one edition per date, built by the first group.
+    """
     config = c.settings.edition(edition_name)
     now = c.clock()
-    period = local_period(now, config.schedule.timezone)
+    period = local_period(now, timezone or config.schedule.timezone)
     existing = c.store.get_edition(config.name, period)
     if existing is not None and existing.status != "draft":
         report.notes.append(
@@ -160,7 +167,10 @@ def build(c: Components, edition_name: str | None, report: RunReport) -> StoredE
             config.name, now - timedelta(hours=config.lookback_hours)
         )
         llm = c.llm_summariser()
-        stored = c.store.save_draft(build_edition(articles, config, now, llm=llm))
+        edition = build_edition(articles, config, now, llm=llm)
+        if timezone is not None:
+            edition = replace(edition, period=period)
+        stored = c.store.save_draft(edition)
         if llm is not None:
             report.notes.extend(llm.problems)
         report.articles = len(articles)
@@ -207,6 +217,8 @@ def send(
     *,
     due: datetime | None = None,
     retry_ambiguous: bool = False,
+    timezone: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> DeliveryReport | None:
     """Deliver the edition to every subscriber the ledger says has not had it.
 
@@ -234,6 +246,12 @@ def send(
         c.store.set_edition_status(stored.id, "sending")
     before = c.store.ledger.counts(stored.id).get(DeliveryState.ACCEPTED.value, 0)
     step = progress.task("Delivering", c.store.subscribers.count())
+
+    def advance(n: int) -> None:
+        step(n)
+        if on_batch is not None:
+            on_batch(n)
+
     deliverer = Deliverer(
         c.store.ledger, c.transport, clock=c.clock, sleep=c.sleep, policy=c.delivery_policy
     )
@@ -243,7 +261,9 @@ def send(
         lambda email: unsubscribe_url(c, key, email),
         due=due,
         retry_ambiguous=retry_ambiguous,
-        on_progress=step,
+        on_progress=advance,
+        timezone=timezone,
+        should_stop=c.stop.is_set,
     )
     counts = outcome.counts
     accepted = counts.get(DeliveryState.ACCEPTED.value, 0)
@@ -263,18 +283,70 @@ def send(
     report.notes.extend(outcome.notes)
     if outcome.rejected:
         report.notes.append(f"{outcome.rejected} address(es) rejected by the provider")
+    if outcome.stopped:
+        report.notes.append("stopped on request between batches; the rest stays pending")
     if unfinished == 0:
         c.store.set_edition_status(stored.id, "sent")
     return outcome
 
 
-def run(c: Components, edition_name: str | None, progress: Progress = NO_PROGRESS) -> RunReport:
-    """One whole cycle: collect, build this period's edition, preview, deliver."""
+LEASE_TTL = timedelta(minutes=10)
+
+
+def run(
+    c: Components,
+    edition_name: str | None,
+    progress: Progress = NO_PROGRESS,
+    *,
+    timezone: str | None = None,
+    due: datetime | None = None,
+) -> RunReport:
+    """One whole cycle: collect, build this period's edition, preview, deliver.
+
+    Only one process runs an edition at a time (a lease in the database); the run
+    is recorded in the run history. ``timezone`` limits delivery to the subscribers
+    of one time zone (local-time delivery); ``due`` is when the edition is due.
+    """
+    config = c.settings.edition(edition_name)
     report = RunReport()
-    collect(c, report, progress)
-    stored = build(c, edition_name, report)
-    report.preview = str(write_preview(c, stored.edition))
-    send(c, stored, report, progress)
+    lease = f"edition:{config.name}"
+    if not c.store.leases.acquire(lease, c.holder, LEASE_TTL, c.clock()):
+        report.skipped = True
+        report.notes.append(f"another process is running edition {config.name}; skipped")
+        run_id = c.store.runs.start("run", config.name, None, c.clock())
+        c.store.runs.finish(run_id, "skipped", c.clock(), error=report.notes[-1])
+        return report
+    run_id = c.store.runs.start("run", config.name, None, c.clock())
+
+    def renew(_: int) -> None:
+        c.store.leases.acquire(lease, c.holder, LEASE_TTL, c.clock())
+
+    try:
+        collect(c, report, progress)
+        stored = build(c, config.name, report, timezone=timezone)
+        report.preview = str(write_preview(c, stored.edition))
+        send(c, stored, report, progress, due=due, timezone=timezone, on_batch=renew)
+    except DigestError as exc:
+        c.store.runs.finish(run_id, "failed", c.clock(), error=str(exc), summary=_summary(report))
+        raise
+    finally:
+        c.store.leases.release(lease, c.holder)
     if c.settings.delivery.transport == "outbox":
         report.outbox = str(c.settings.delivery.outbox_dir)
+    status = "ok" if report.failed_deliveries == 0 else "partial"
+    period = stored.edition.period
+    c.store.runs.finish(run_id, status, c.clock(), summary=_summary(report), period=period)
     return report
+
+
+def _summary(report: RunReport) -> dict[str, object]:
+    return {
+        "sources_ok": sum(1 for s in report.sources if s.ok),
+        "sources_failed": sum(1 for s in report.sources if not s.ok),
+        "articles": report.articles,
+        "stories": report.stories,
+        "delivered": report.delivered,
+        "already_delivered": report.already_delivered,
+        "not_delivered": report.failed_deliveries,
+        "ambiguous": report.ambiguous_deliveries,
+    }

@@ -1,68 +1,385 @@
-"""APScheduler wiring only: each edition's cron schedule, in its time zone, calls
-the pipeline."""
+"""APScheduler wiring: which jobs exist, when they fire, what they call.
+
+- One job per edition (or per edition and subscriber time zone, for local-time
+  delivery) and one collection job, with stable ids in a persistent SQLAlchemy job
+  store: restarts replace jobs, never duplicate them.
+- Editions fire ``lead`` minutes before they are due and pass the due time on, so
+  SendGrid can hold each batch until then (cancellable: exactly once).
+- Coalescing and a misfire grace: a scheduler down at 07:00 and back at 07:20 still
+  sends; one down all day does not send a stale edition.
+- APScheduler 3 does not support two processes on one job store, so a process runs
+  the scheduler only while it holds the "scheduler" lease in the database; a second
+  one started by mistake stands by. Each run also holds its edition's lease, and the
+  database keeps one edition per (name, period) and one delivery per subscriber, so a
+  double firing (the repeated hour at a DST fall-back) sends nothing twice.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
+from digest import pipeline
 from digest.components import Components
 from digest.errors import DigestError
 from digest.models import RunReport
 
 log = logging.getLogger(__name__)
 
-MISFIRE_GRACE_SECONDS = 30 * 60
+SCHEDULER_LEASE = "scheduler"
+JOB_TABLE = "apscheduler_jobs"
 
 
-def add_edition_jobs(
-    scheduler: BaseScheduler, components: Components, run: Callable[[Components, str], RunReport]
-) -> list[str]:
-    """One job per edition with a stable id, so re-adding replaces instead of duplicating."""
-    ids = []
-    for edition in components.settings.editions:
-        job_id = f"edition:{edition.name}"
+class LeadTrigger(BaseTrigger):  # type: ignore[misc]
+    """A cron schedule fired ``lead`` earlier than each of its times."""
+
+    def __init__(self, cron: str, timezone: str, lead: timedelta) -> None:
+        self.cron = cron
+        self.timezone = timezone
+        self.lead = lead
+        self.trigger = CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        # Arithmetic in UTC: adding minutes to a local time is wall-clock arithmetic,
+        # wrong across a DST change.
+        previous = previous_fire_time.astimezone(UTC) + self.lead if previous_fire_time else None
+        due = self.trigger.get_next_fire_time(previous, now.astimezone(UTC) + self.lead)
+        if due is not None and previous is not None and due <= previous:
+            # APScheduler 3 can hand back the repeated hour of a DST fall-back again
+            # and again; look past it.
+            due = self.trigger.get_next_fire_time(
+                previous, previous + timedelta(hours=1, seconds=1)
+            )
+        return due.astimezone(UTC) - self.lead if due else None
+
+    def due_after(self, fired: datetime) -> datetime | None:
+        """The due time a firing at ``fired`` is for."""
+        due: datetime | None = self.trigger.get_next_fire_time(
+            None, fired.astimezone(UTC) + self.lead - timedelta(seconds=1)
+        )
+        return due.astimezone(UTC) if due else None
+
+    def last_due(self, now: datetime) -> datetime | None:
+        """The latest due time at or before ``now`` (looking back up to 8 days)."""
+        last: datetime | None = None
+        now = now.astimezone(UTC)
+        for days in (2, 8):
+            t = self.get_next_fire_time(None, now - timedelta(days=days) - self.lead)
+            while t is not None and t + self.lead <= now:
+                last = t + self.lead
+                t = self.get_next_fire_time(t, t + timedelta(seconds=1))
+            if last is not None:
+                return last
+        return None
+
+    def __str__(self) -> str:
+        return f"cron[{self.cron} {self.timezone}, lead {self.lead}]"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedJob:
+    id: str
+    kind: str  # edition | collect
+    edition: str | None
+    timezone: str | None  # a local-time delivery group
+    trigger: LeadTrigger
+
+
+def planned_jobs(c: Components) -> list[PlannedJob]:
+    """The jobs the configuration asks for, with their stable ids."""
+    settings = c.settings
+    lead = timedelta(minutes=settings.lead_minutes)
+    jobs: list[PlannedJob] = []
+    if settings.scheduler.collect is not None:
+        collect = settings.scheduler.collect
+        jobs.append(
+            PlannedJob(
+                "collect",
+                "collect",
+                None,
+                None,
+                LeadTrigger(collect.cron, collect.timezone, timedelta(0)),
+            )
+        )
+    zones: list[str] | None = None
+    for edition in settings.editions:
+        schedule = edition.schedule
+        if not edition.local_time:
+            trigger = LeadTrigger(schedule.cron, schedule.timezone, lead)
+            jobs.append(
+                PlannedJob(f"edition:{edition.name}", "edition", edition.name, None, trigger)
+            )
+            continue
+        if zones is None:
+            zones = c.store.subscribers.timezones()
+        for zone in zones:
+            trigger = LeadTrigger(schedule.cron, zone, lead)
+            job_id = f"edition:{edition.name}@{zone}"
+            jobs.append(PlannedJob(job_id, "edition", edition.name, zone, trigger))
+    return jobs
+
+
+class Runner:
+    """What the scheduled jobs do, on the process's components (swapped on reload)."""
+
+    def __init__(
+        self,
+        components: Components,
+        run: Callable[..., RunReport] = pipeline.run,
+    ) -> None:
+        self.components = components
+        self.run_edition = run
+
+    def edition(self, name: str, timezone: str | None, fired: datetime | None = None) -> None:
+        c = self.components
+        fired = fired or c.clock()
+        job = next(
+            (j for j in planned_jobs(c) if j.edition == name and j.timezone == timezone), None
+        )
+        due = job.trigger.due_after(fired) if job else None
+        try:
+            report = self.run_edition(c, name, timezone=timezone, due=due)
+        except DigestError as exc:
+            log.error("edition %s failed: %s", name, exc)
+            return
+        log.info(
+            "edition %s%s: %d stories, %d delivered, %d already, %d not delivered%s",
+            report.edition or name,
+            f" ({timezone})" if timezone else "",
+            report.stories,
+            report.delivered,
+            report.already_delivered,
+            report.failed_deliveries,
+            " (skipped: another process runs it)" if report.skipped else "",
+        )
+
+    def collect(self) -> None:
+        c = self.components
+        run_id = c.store.runs.start("collect", None, None, c.clock())
+        report = RunReport()
+        try:
+            new = pipeline.collect(c, report)
+        except DigestError as exc:
+            c.store.runs.finish(run_id, "failed", c.clock(), error=str(exc))
+            log.error("collection failed: %s", exc)
+            return
+        failed = [s.name for s in report.sources if not s.ok]
+        c.store.runs.finish(
+            run_id, "ok", c.clock(), summary={"new_articles": new, "failed_sources": failed}
+        )
+        log.info("collected %d new articles; failed sources: %s", new, ", ".join(failed) or "none")
+
+
+# The process's runner. APScheduler keeps jobs in the database as a function name and
+# plain arguments, so the functions below find the live components through it.
+_runner: Runner | None = None
+
+
+def run_edition_job(name: str, timezone: str | None) -> None:
+    if _runner is not None:
+        _runner.edition(name, timezone)
+
+
+def run_collect_job() -> None:
+    if _runner is not None:
+        _runner.collect()
+
+
+def sync_jobs(scheduler: BaseScheduler, c: Components) -> list[str]:
+    """Make the job store hold exactly the planned jobs (replace, add, remove)."""
+    grace = c.settings.scheduler.misfire_grace_minutes * 60
+    wanted = planned_jobs(c)
+    for job in wanted:
+        func = run_collect_job if job.kind == "collect" else run_edition_job
+        args = () if job.kind == "collect" else (job.edition, job.timezone)
         scheduler.add_job(
-            _job,
-            CronTrigger.from_crontab(
-                edition.schedule.cron, timezone=ZoneInfo(edition.schedule.timezone)
-            ),
-            args=(components, edition.name, run),
-            id=job_id,
-            name=f"{edition.title} ({edition.schedule.cron} {edition.schedule.timezone})",
+            func,
+            job.trigger,
+            args=args,
+            id=job.id,
+            name=f"{job.id} {job.trigger}",
             replace_existing=True,
             coalesce=True,
-            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            misfire_grace_time=grace,
             max_instances=1,
+            jobstore="default",
         )
-        ids.append(job_id)
-    return ids
+    ids = {job.id for job in wanted}
+    for existing in scheduler.get_jobs(jobstore="default"):
+        if existing.id not in ids:
+            scheduler.remove_job(existing.id, jobstore="default")
+    return [job.id for job in wanted]
 
 
-def _job(components: Components, edition: str, run: Callable[[Components, str], RunReport]) -> None:
-    try:
-        report = run(components, edition)
-    except DigestError as exc:
-        log.error("edition %s failed: %s", edition, exc)
-        return
-    log.info(
-        "edition %s: %d stories, %d delivered, %d failed",
-        report.edition,
-        report.stories,
-        report.delivered,
-        report.failed_deliveries,
+def make_scheduler(c: Components) -> BlockingScheduler:
+    scheduler = BlockingScheduler(
+        jobstores={
+            "default": SQLAlchemyJobStore(engine=c.store.engine, tablename=JOB_TABLE),
+            "process": MemoryJobStore(),
+        },
+        timezone="UTC",
     )
 
+    def missed(event: JobExecutionEvent) -> None:
+        log.warning(
+            "job %s missed its time %s by more than the grace; skipped",
+            event.job_id,
+            event.scheduled_run_time,
+        )
 
-def run_scheduler(components: Components, run: Callable[[Components, str], RunReport]) -> None:
-    """Block, running editions on their schedules until interrupted."""
-    scheduler = BlockingScheduler(timezone="UTC")
-    for job_id in add_edition_jobs(scheduler, components, run):
-        job = scheduler.get_job(job_id)
-        log.info("scheduled %s", job.name if job else job_id)
-    scheduler.start()
+    scheduler.add_listener(missed, EVENT_JOB_MISSED)
+    return scheduler
+
+
+def wait_for_lease(c: Components) -> bool:
+    """Block until this process holds the scheduler lease; False when asked to stop."""
+    ttl = timedelta(seconds=c.settings.scheduler.lease_seconds)
+    announced = False
+    while not c.stop.is_set():
+        if c.store.leases.acquire(SCHEDULER_LEASE, c.holder, ttl, c.clock()):
+            return True
+        if not announced:
+            holder = c.store.leases.holder(SCHEDULER_LEASE, c.clock())
+            log.warning("another scheduler (%s) is running; standing by", holder)
+            announced = True
+        c.stop.wait(ttl.total_seconds() / 3)
+    return False
+
+
+def run_scheduler(c: Components, reload: Callable[[], Components] | None = None) -> None:
+    """Run until SIGTERM/SIGINT; SIGHUP reloads the configuration (``reload``)."""
+    global _runner
+    c.store.subscribers.upsert(c.subscribers(), c.clock())
+    if not wait_for_lease(c):
+        return
+    runner = _runner = Runner(c)
+    scheduler = make_scheduler(c)
+    sync_jobs(scheduler, c)
+    ttl = timedelta(seconds=c.settings.scheduler.lease_seconds)
+
+    def renew() -> None:
+        current = runner.components
+        if not current.store.leases.acquire(SCHEDULER_LEASE, current.holder, ttl, current.clock()):
+            log.error("lost the scheduler lease to another process; stopping")
+            current.stop.set()
+            threading.Thread(target=shut_down).start()
+
+    scheduler.add_job(
+        renew,
+        IntervalTrigger(seconds=max(1, ttl.total_seconds() / 3)),
+        id="lease",
+        jobstore="process",
+    )
+
+    def shut_down() -> None:
+        # The signal may come just before start(): wait until there is something to stop.
+        for _ in range(100):
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
+                return
+            time.sleep(0.05)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: finishing the current batch, then stopping", signum)
+        runner.components.stop.set()
+        threading.Thread(target=shut_down).start()
+
+    def reload_now() -> None:
+        if reload is None:
+            return
+        try:
+            fresh = reload()
+        except DigestError as exc:
+            log.error("configuration not reloaded: %s", exc)
+            return
+        fresh.holder = runner.components.holder
+        fresh.stop = runner.components.stop
+        runner.components = fresh
+        sync_jobs(scheduler, fresh)
+        log.info("configuration reloaded")
+
+    def hang_up(signum: int, frame: FrameType | None) -> None:
+        # Signal handlers interrupt the main thread anywhere: do the work elsewhere.
+        threading.Thread(target=reload_now).start()
+
+    previous: dict[signal.Signals, Any] = {}
+    handlers = {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: hang_up}
+    for sig, handler in handlers.items():
+        previous[sig] = signal.signal(sig, handler)
+    for job in scheduler.get_jobs():
+        log.info("scheduled %s", job.name)
+    try:
+        if not c.stop.is_set():
+            scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        c.store.leases.release(SCHEDULER_LEASE, runner.components.holder)
+        _runner = None
+
+
+def schedule_table(c: Components, now: datetime) -> list[dict[str, str]]:
+    """Next fire and due times of every planned job, local and UTC (`digest schedule list`)."""
+    rows = []
+    for job in planned_jobs(c):
+        fire = job.trigger.get_next_fire_time(None, now)
+        due = job.trigger.due_after(fire) if fire else None
+        zone = ZoneInfo(job.trigger.timezone)
+        rows.append(
+            {
+                "job": job.id,
+                "cron": job.trigger.cron,
+                "timezone": job.trigger.timezone,
+                "next_fire_utc": fire.astimezone(ZoneInfo("UTC")).isoformat() if fire else "",
+                "next_due_local": due.astimezone(zone).isoformat() if due else "",
+                "next_due_utc": due.astimezone(ZoneInfo("UTC")).isoformat() if due else "",
+            }
+        )
+    return rows
+
+
+def health(c: Components, now: datetime) -> dict[str, Any]:
+    """Per edition: the last successful run, and whether one is overdue: its last due
+    time plus the misfire grace has passed with no successful run since, while this
+    installation was already running (before its first run, nothing is overdue)."""
+    grace = timedelta(minutes=c.settings.scheduler.misfire_grace_minutes)
+    lead = timedelta(minutes=c.settings.lead_minutes)
+    first = c.store.runs.first_start()
+    editions: dict[str, Any] = {}
+    for edition in c.settings.editions:
+        trigger = LeadTrigger(edition.schedule.cron, edition.schedule.timezone, lead)
+        last_due = trigger.last_due(now)
+        last = c.store.runs.last_success(edition.name)
+        started = last.started_at if last else None
+        overdue = bool(
+            last_due is not None
+            and first is not None
+            and first < last_due
+            and now > last_due + grace
+            and (started is None or started < last_due - lead - grace)
+        )
+        editions[edition.name] = {
+            "last_success": started.isoformat() if started else None,
+            "last_due": last_due.isoformat() if last_due else None,
+            "overdue": overdue,
+        }
+    return {"healthy": not any(e["overdue"] for e in editions.values()), "editions": editions}

@@ -137,6 +137,9 @@ class EditionSettings(_Frozen):
     lookback_hours: int = Field(default=48, ge=1)
     summary_words: int = Field(default=60, ge=10)
     preheader: str = ""
+    # Deliver at the schedule's time in each subscriber's own time zone ("07:00
+    # wherever you are"); the edition is built once per date, by the first group.
+    local_time: bool = False
 
     @field_validator("name")
     @classmethod
@@ -249,6 +252,24 @@ class SummariesSettings(_Frozen):
         return self
 
 
+class SchedulerSettings(_Frozen):
+    """`digest scheduler`: collection on its own schedule, editions on theirs."""
+
+    collect: ScheduleSettings | None = ScheduleSettings(cron="0 * * * *")
+    # A run that missed its time by less than this still happens; later, it is skipped
+    # (no stale edition after a day of downtime).
+    misfire_grace_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Fire this much before an edition is due, so SendGrid can hold its batches until
+    # the due time (cancellable); None: min_lead_minutes + 5 with SendGrid, 0 otherwise.
+    lead_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    lease_seconds: int = Field(default=60, ge=5, le=3600)
+
+
+class LoggingSettings(_Frozen):
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
 class Settings(_Frozen):
     """Everything the program is configured with."""
 
@@ -263,6 +284,8 @@ class Settings(_Frozen):
     storage: StorageSettings = StorageSettings()
     web: WebSettings = WebSettings()
     summaries: SummariesSettings = SummariesSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     _resolve_dirs = field_validator("templates_dir", "var_dir")(lambda v, info: _resolve(v, info))
 
@@ -288,6 +311,15 @@ class Settings(_Frozen):
         raise ConfigError(
             f"no edition named {name!r} (configured: {known})", path=str(self.config_path)
         )
+
+    @property
+    def lead_minutes(self) -> int:
+        """How long before an edition is due the scheduler starts it."""
+        if self.scheduler.lead_minutes is not None:
+            return self.scheduler.lead_minutes
+        if self.delivery.transport == "sendgrid":
+            return self.delivery.sendgrid.min_lead_minutes + 5
+        return 0
 
     def masked(self) -> dict[str, Any]:
         """The effective settings as plain data, secrets replaced by '********'."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -127,3 +128,31 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
         assert actual == path.read_text(encoding="utf-8"), f"differs from {path} (--update-golden)"
 
     return check
+
+
+POSTGRES_URL = os.environ.get("DIGEST_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: an SQLite file, and PostgreSQL when one is available
+    (`make test` starts one with .ci/postgres; CI always has it)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'digest.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("no PostgreSQL (DIGEST_TEST_POSTGRES_URL unset)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"create schema {schema}"))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"drop schema {schema} cascade"))
+        admin.dispose()

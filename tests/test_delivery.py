@@ -9,9 +9,8 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -95,8 +94,11 @@ class Clock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return open_store(f"sqlite:///{tmp_path / 'digest.db'}")
+def store(database_url: str) -> Iterator[Store]:
+    """The store on SQLite, and on PostgreSQL when available: the same code for both."""
+    opened = open_store(database_url)
+    yield opened
+    opened.close()
 
 
 def _setup(store: Store, n: int) -> tuple[int, list[str]]:

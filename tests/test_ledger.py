@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +13,11 @@ from tests.conftest import FIXED_NOW
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return open_store(f"sqlite:///{tmp_path / 'digest.db'}")
+def store(database_url: str) -> Iterator[Store]:
+    """The store on SQLite, and on PostgreSQL when available: the same code for both."""
+    opened = open_store(database_url)
+    yield opened
+    opened.close()
 
 
 def _edition_id(store: Store, period: str = "2026-11-27") -> int:

@@ -140,7 +140,9 @@ def test_an_endpoint_that_is_not_there(fake: FakeLLM) -> None:
 def test_the_token_budget_stops_calls(fake: FakeLLM) -> None:
     llm = _summariser(fake.url, max_tokens_per_edition=1000, max_answer_tokens=200)
     results = [
-        llm.summarise([make_article(f"a{n}", title=f"Story {n}", text=ARTICLE.text)], 60, fallback="x")
+        llm.summarise(
+            [make_article(f"a{n}", title=f"Story {n}", text=ARTICLE.text)], 60, fallback="x"
+        )
         for n in range(10)
     ]
     assert results.count(GOOD) >= 1 and results[-1] == "x"

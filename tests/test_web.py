@@ -501,8 +501,9 @@ def test_healthz(client: TestClient) -> None:
     response = client.get("/healthz")
 
     assert response.status_code == 200
-    assert response.text == "ok"
-    assert response.headers["content-type"].startswith("text/plain")
+    body = response.json()
+    assert body["healthy"] is True and set(body["editions"]) == {"morning"}
+    assert response.headers["content-type"].startswith("application/json")
 
 
 def test_security_headers_even_on_a_server_error(

@@ -23,6 +23,7 @@ from digest.errors import StoreError
 from digest.models import Article, Edition
 from digest.serialise import edition_from_dict, edition_to_dict
 from digest.store.ledger import Ledger
+from digest.store.runs import Leases, RunLog
 from digest.store.schema import articles, edition_articles, editions
 from digest.store.subscribers import SubscriberStore
 
@@ -85,6 +86,8 @@ class Store:
         self.engine = engine
         self.ledger = Ledger(engine)
         self.subscribers = SubscriberStore(engine)
+        self.runs = RunLog(engine)
+        self.leases = Leases(engine)
 
     def close(self) -> None:
         self.engine.dispose()

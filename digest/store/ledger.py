@@ -43,9 +43,10 @@ class Ledger:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def enqueue(self, edition_id: int, now: datetime) -> int:
-        """Add a pending row for every active subscriber not yet in the ledger for
-        this edition (one INSERT ... SELECT: the list never passes through Python)."""
+    def enqueue(self, edition_id: int, now: datetime, timezone: str | None = None) -> int:
+        """Add a pending row for every active subscriber (of ``timezone``, when given)
+        not yet in the ledger for this edition (one INSERT ... SELECT: the list never
+        passes through Python)."""
         missing = ~exists().where(
             and_(deliveries.c.edition_id == edition_id, deliveries.c.email == subscribers.c.email)
         )
@@ -56,13 +57,18 @@ class Ledger:
             literal(0),
             literal(now, type_=deliveries.c.updated_at.type),
         ).where(subscribers.c.status == SubscriberStatus.ACTIVE.value, missing)
+        if timezone is not None:
+            source = source.where(subscribers.c.timezone == timezone)
+        count = select(func.count()).where(deliveries.c.edition_id == edition_id)
         with self.engine.begin() as conn:
-            result = conn.execute(
+            # rowcount of INSERT ... SELECT is not reported by every driver (psycopg: -1)
+            before = int(conn.scalar(count) or 0)
+            conn.execute(
                 insert(deliveries).from_select(
                     ["edition_id", "email", "state", "attempts", "updated_at"], source
                 )
             )
-        return int(result.rowcount or 0)
+            return int(conn.scalar(count) or 0) - before
 
     def suppress_inactive(self, edition_id: int, now: datetime) -> int:
         """Pending rows of subscribers who unsubscribed, bounced or complained since."""

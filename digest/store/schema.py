@@ -130,3 +130,26 @@ summary_cache = Table(
     Column("summary", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # run | collect | send
+    Column("edition", String(63)),
+    Column("period", String(32)),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("finished_at", UTCDateTime()),
+    Column("status", String(16), nullable=False),  # running | ok | failed | skipped
+    Column("summary", Text),  # JSON counts
+    Column("error", Text),
+    Index("ix_runs_edition_started", "edition", "started_at"),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)

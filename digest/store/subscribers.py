@@ -124,6 +124,16 @@ class SubscriberStore:
             )
             return [tuple(t for t in value.split(";") if t) for value in rows]
 
+    def timezones(self) -> list[str]:
+        """Every time zone among active subscribers, sorted."""
+        with self.engine.connect() as conn:
+            rows = conn.scalars(
+                select(subscribers.c.timezone)
+                .where(subscribers.c.status == SubscriberStatus.ACTIVE.value)
+                .distinct()
+            )
+            return sorted(rows)
+
     def record_event(self, event_id: str, kind: str, email: str, now: datetime) -> bool:
         """Remember a webhook event; False when it was seen before (SendGrid repeats)."""
         try:

@@ -9,12 +9,13 @@ import logging
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.components import Components
 from digest.models import SubscriberStatus
+from digest.scheduler import health
 from digest.tokens import verify
 from digest.webhook import WebhookRejected, WebhookVerifier, apply_events, parse_events
 
@@ -76,7 +77,8 @@ def create_app(c: Components) -> ASGIApp:
         return _page("Unsubscribe", form, 200, raw=True)
 
     async def healthz(request: Request) -> Response:
-        return PlainTextResponse("ok")
+        status = health(c, c.clock())
+        return JSONResponse(status, status_code=200 if status["healthy"] else 503)
 
     app = Starlette(
         routes=[
