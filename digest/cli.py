@@ -423,7 +423,7 @@ def schedule_list(
     as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
 ) -> None:
     """Next fire times per job: local time and UTC."""
-    from digest.scheduler import schedule_table
+    from digest.schedules import schedule_table
 
     with _components(config) as c:
         rows = schedule_table(c, c.clock())

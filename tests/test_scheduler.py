@@ -25,16 +25,8 @@ from sqlalchemy import text
 from digest import pipeline
 from digest.components import Components, build_components
 from digest.models import RenderedMessage
-from digest.scheduler import (
-    JOB_TABLE,
-    LeadTrigger,
-    Runner,
-    health,
-    planned_jobs,
-    schedule_table,
-    sync_jobs,
-    wait_for_lease,
-)
+from digest.scheduler import JOB_TABLE, Runner, sync_jobs, wait_for_lease
+from digest.schedules import LeadTrigger, health, planned_jobs, schedule_table
 from digest.settings import load_settings
 from digest.transports import Envelope, MemoryTransport
 
@@ -290,11 +282,11 @@ def test_local_time_delivery_by_time_zone_group(project: Path) -> None:
 
 # -- APScheduler itself: job store, misfires ----------------------------------------------
 
-FIRED: list[str] = []
+fired_jobs: list[str] = []
 
 
 def record_fire(name: str) -> None:
-    FIRED.append(name)
+    fired_jobs.append(name)
 
 
 @pytest.fixture
@@ -312,7 +304,7 @@ def background(tmp_path: Path) -> Iterator[BackgroundScheduler]:
     ("late_minutes", "runs"), [(20, True), (120, False)], ids=["inside-grace", "outside-grace"]
 )
 def test_misfire_grace(background: BackgroundScheduler, late_minutes: int, runs: bool) -> None:
-    FIRED.clear()
+    fired_jobs.clear()
     done = threading.Event()
     outcome: list[int] = []
 
@@ -337,7 +329,7 @@ def test_misfire_grace(background: BackgroundScheduler, late_minutes: int, runs:
     background.resume()
     assert done.wait(10)
     assert outcome == [EVENT_JOB_EXECUTED if runs else EVENT_JOB_MISSED]
-    assert FIRED == (["morning"] if runs else [])
+    assert fired_jobs == (["morning"] if runs else [])
     job = background.get_job("edition:morning")
     assert job is not None and job.next_run_time > datetime.now(UTC)  # on to the next day
 

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from digest.components import Components
 from digest.models import SubscriberStatus
-from digest.scheduler import health
+from digest.schedules import health
 from digest.tokens import verify
 from digest.webhook import WebhookRejected, WebhookVerifier, apply_events, parse_events
 
