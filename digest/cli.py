@@ -144,6 +144,8 @@ def _report(report: RunReport) -> None:
         )
     if report.preview:
         rows.append(("preview", report.preview))
+    if report.web_version:
+        rows.append(("web version", report.web_version))
     if report.outbox:
         rows.append(("outbox", report.outbox))
     for what, value in rows:
@@ -247,7 +249,7 @@ def _offline_build(
     edition = pipeline.build_edition(loaded, config, datetime.now(UTC), capped=not all_stories)
     _write_json(out_file, edition_to_dict(edition))
     if html or text:
-        message = build_renderer(settings).preview(edition, config.preheader)
+        message = build_renderer(settings).preview(edition, config.preheader, theme=config.theme)
         if html:
             html.write_text(message.html, encoding="utf-8")
         if text:

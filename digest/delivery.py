@@ -94,6 +94,7 @@ class Deliverer:
         self.policy = policy
         self.rng = rng or random.Random()
         self._next_request_at = 0.0
+        self._preferences_for: Callable[[str], str] | None = None
 
     def deliver(
         self,
@@ -106,11 +107,13 @@ class Deliverer:
         on_progress: Callable[[int], None] | None = None,
         timezone: str | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        preferences_for: Callable[[str], str] | None = None,
     ) -> DeliveryReport:
         """Send the edition to every subscriber the ledger says has not had it
         (only those of ``timezone`` are added, when given). ``should_stop`` is asked
         between batches: a shutdown leaves the rest pending, nothing half-done."""
         report = DeliveryReport()
+        self._preferences_for = preferences_for
         now = self.clock()
         self.ledger.enqueue(edition_id, now, timezone)
         self.ledger.suppress_inactive(edition_id, now)
@@ -154,8 +157,12 @@ class Deliverer:
         groups: dict[int, tuple[RenderedEdition, list[Recipient]]] = {}
         for row in claimed:
             rendered = render_for(row.subscriber)
+            email = row.subscriber.email
             recipient = Recipient(
-                row.delivery_id, row.subscriber, unsubscribe_for(row.subscriber.email)
+                row.delivery_id,
+                row.subscriber,
+                unsubscribe_for(email),
+                self._preferences_for(email) if self._preferences_for else None,
             )
             groups.setdefault(id(rendered), (rendered, []))[1].append(recipient)
         try:

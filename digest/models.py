@@ -63,6 +63,7 @@ class Story:
     articles: tuple[StoryLink, ...]
     score: float = 0.0
     published: datetime | None = None
+    image: str | None = None  # a thumbnail from the lead article, when it has one
 
     @property
     def url(self) -> str | None:
@@ -184,5 +185,6 @@ class RunReport:
     skipped: bool = False  # another process was running the same edition
     outbox: str | None = None
     preview: str | None = None
+    web_version: str | None = None
     edition: str | None = None
     notes: list[str] = field(default_factory=list)

@@ -193,7 +193,7 @@ def write_preview(
     c: Components, edition: Edition, out: Path | None = None, *, text: bool = False
 ) -> Path:
     """Render the edition as a subscriber without a name sees it; write HTML (or text)."""
-    message = c.renderer.preview(edition, preheader(c, edition))
+    message = c.renderer.preview(edition, preheader(c, edition), theme=theme(c, edition))
     path = (
         out
         or c.settings.var_dir
@@ -207,6 +207,23 @@ def write_preview(
 
 def unsubscribe_url(c: Components, key: bytes, email: str) -> str:
     return f"{c.settings.web.base_url}/unsubscribe/{sign(key, 'unsubscribe', email)}"
+
+
+def preferences_url(c: Components, key: bytes, email: str) -> str:
+    return f"{c.settings.web.base_url}/preferences/{sign(key, 'preferences', email)}"
+
+
+def theme(c: Components, edition: Edition) -> str:
+    config = next((e for e in c.settings.editions if e.name == edition.name), None)
+    return config.theme if config else "classic"
+
+
+def write_web_version(c: Components, edition: Edition) -> Path:
+    """The edition as a standalone page in the web folder (the archive's source)."""
+    path = c.settings.web.editions_dir / edition.name / f"{edition.period}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(c.renderer.web_page(edition, theme=theme(c, edition)), encoding="utf-8")
+    return path
 
 
 def send(
@@ -237,7 +254,14 @@ def send(
         combo = tuple(x.name for x in sections_for(edition, topics))
         if combo not in rendered:
             chosen = [x for x in edition.sections if x.name in combo]
-            rendered[combo] = c.renderer.render(edition, chosen, preheader=preheader(c, edition))
+            rendered[combo] = c.renderer.render(
+                edition, chosen, preheader=preheader(c, edition), theme=theme(c, edition)
+            )
+            if rendered[combo].dropped:
+                report.notes.append(
+                    f"{rendered[combo].dropped} lowest-ranked stories moved to the web version "
+                    f"to keep the email under Gmail's 102 KB clip ({', '.join(combo)})"
+                )
 
     def render_for(subscriber: Subscriber) -> RenderedEdition:
         return rendered[tuple(x.name for x in sections_for(edition, subscriber.topics))]
@@ -259,6 +283,7 @@ def send(
         stored.id,
         render_for,
         lambda email: unsubscribe_url(c, key, email),
+        preferences_for=lambda email: preferences_url(c, key, email),
         due=due,
         retry_ambiguous=retry_ambiguous,
         on_progress=advance,
@@ -325,6 +350,7 @@ def run(
         collect(c, report, progress)
         stored = build(c, config.name, report, timezone=timezone)
         report.preview = str(write_preview(c, stored.edition))
+        report.web_version = str(write_web_version(c, stored.edition))
         send(c, stored, report, progress, due=due, timezone=timezone, on_batch=renew)
     except DigestError as exc:
         c.store.runs.finish(run_id, "failed", c.clock(), error=str(exc), summary=_summary(report))

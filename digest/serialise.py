@@ -35,6 +35,7 @@ def _story_to_dict(story: Story) -> dict[str, Any]:
         "summary": story.summary,
         "score": round(story.score, 4),
         "published": story.published.isoformat() if story.published else None,
+        "image": story.image,
         "articles": [link.article_id for link in story.articles],
         "sources": [
             {"id": link.article_id, "source": link.source, "title": link.title, "url": link.url}
@@ -69,6 +70,7 @@ def _story_from_dict(data: dict[str, Any]) -> Story:
         summary=data["summary"],
         score=float(data.get("score", 0.0)),
         published=datetime.fromisoformat(data["published"]) if data.get("published") else None,
+        image=data.get("image"),
         articles=tuple(
             StoryLink(article_id=s["id"], source=s["source"], title=s["title"], url=s.get("url"))
             for s in data["sources"]

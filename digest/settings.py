@@ -39,7 +39,9 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # validate_default: defaults pass the validators too, so a default relative path
+    # is resolved against the config file like a written one.
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
 
 def _resolve(value: Path, info: ValidationInfo) -> Path:
@@ -140,6 +142,7 @@ class EditionSettings(_Frozen):
     # Deliver at the schedule's time in each subscriber's own time zone ("07:00
     # wherever you are"); the edition is built once per date, by the first group.
     local_time: bool = False
+    theme: Literal["classic", "paper"] = "classic"
 
     @field_validator("name")
     @classmethod
@@ -214,6 +217,9 @@ class WebSettings(_Frozen):
     base_url: str = "https://digest.example.org"
     secret_key: SecretStr | None = None  # from DIGEST_SECRET_KEY only
     postal_address: str = ""
+    editions_dir: Path = Path("../var/web")  # the web version of each edition
+
+    _resolve_editions = field_validator("editions_dir")(lambda v, info: _resolve(v, info))
 
     @field_validator("base_url")
     @classmethod
@@ -372,6 +378,9 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
 
     raw = dict(raw)
     raw["config_path"] = str(path.resolve())
+    # Tables left out are validated from {} so their defaults resolve against this file.
+    for table in ("subscribers", "delivery", "storage", "web", "summaries", "scheduler"):
+        raw.setdefault(table, {})
     if environ.get(SENDGRID_KEY_ENV):
         delivery = dict(raw.get("delivery", {}))
         delivery["sendgrid"] = {

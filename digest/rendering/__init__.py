@@ -1,30 +1,58 @@
-"""Rendering: an edition to email HTML (Jinja2 -> MJML -> HTML) and plain text.
+"""Rendering: an edition to email HTML (Jinja2 -> MJML -> HTML, CSS inlined) and a
+plain-text part, through one Jinja environment for email, preview and web version.
 
 The packaged templates in ``templates/`` can be overridden by name from a
 deployment's ``templates/`` folder; an override can extend the original as
-``{% extends "default:base.mjml.j2" %}``. An edition is rendered and compiled once
-per combination of sections, with placeholders where per-subscriber values go;
-:meth:`Renderer.personalise` fills them by substitution, escaping each value for
-HTML. The placeholders carry a random nonce, so feed text cannot forge one.
+``{% extends "default:base.mjml.j2" %}``. Gmail clips messages over 102 KB, so a
+render that would exceed the budget moves its lowest-ranked stories to a "more
+stories on the web" link, and says how many (never clipped silently).
 """
 
 from __future__ import annotations
 
-import html
+import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import css_inline
 import jinja2
 from mjml import mjml2html
 
 from digest.errors import RenderError
-from digest.models import Edition, RenderedMessage, Section, Subscriber
+from digest.models import Edition, RenderedMessage, Section, Story, Subscriber
+from digest.rendering.personal import (
+    PERSONAL_FIELDS,
+    RenderedEdition,
+    personal_values,
+    personalise,
+    placeholder,
+)
+from digest.rendering.themes import THEMES, Theme
 from digest.urls import is_web_url
 
-PERSONAL_FIELDS = ("greeting", "unsubscribe_url")
+__all__ = [
+    "PERSONAL_FIELDS",
+    "RenderedEdition",
+    "Renderer",
+    "make_environment",
+    "personal_values",
+    "personalise",
+    "placeholder",
+    "sections_for",
+]
+
+CLIP_BYTES = 102 * 1024  # Gmail clips the HTML beyond this
+# What the budget keeps free for the per-subscriber values and the headers' share.
+PERSONAL_MARGIN = 2 * 1024
+TOP_STORIES = 3
+_INLINER = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+_DARK_META = (
+    '<meta name="color-scheme" content="light dark">'
+    '<meta name="supported-color-schemes" content="light dark">'
+)
 
 
 def make_environment(templates_dir: Path | None) -> jinja2.Environment:
@@ -48,17 +76,6 @@ def make_environment(templates_dir: Path | None) -> jinja2.Environment:
     return env
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedEdition:
-    """An edition's HTML and text with per-subscriber placeholders still in them."""
-
-    edition_key: str
-    subject: str
-    html: str
-    text: str
-    nonce: str
-
-
 class Renderer:
     """Renders editions through one Jinja environment."""
 
@@ -79,17 +96,67 @@ class Renderer:
         return f"{self.base_url}/editions/{edition.name}/{edition.period}"
 
     def render(
-        self, edition: Edition, sections: Sequence[Section] | None = None, preheader: str = ""
+        self,
+        edition: Edition,
+        sections: Sequence[Section] | None = None,
+        preheader: str = "",
+        *,
+        theme: str = "classic",
+        budget: int | None = CLIP_BYTES - PERSONAL_MARGIN,
     ) -> RenderedEdition:
-        """Render and compile once; raises :class:`RenderError` on any template problem."""
-        nonce = secrets.token_hex(8)
+        """Render and compile once; raises :class:`RenderError` on any template problem.
+
+        With a ``budget`` (bytes of HTML), the lowest-ranked stories move to the web
+        version until the HTML fits; ``dropped`` says how many.
+        """
         chosen = [s for s in (edition.sections if sections is None else sections) if s.stories]
-        context = {
+        ranked = sorted(
+            (story for s in chosen for story in s.stories), key=lambda st: (st.score, st.id)
+        )
+        dropped: set[str] = set()
+        while True:
+            kept = [
+                Section(
+                    s.name, tuple(st for st in s.stories if st.id not in dropped), s.description
+                )
+                for s in chosen
+            ]
+            rendered = self._render(edition, kept, preheader, THEMES[theme], len(dropped))
+            if budget is None or len(rendered.html.encode("utf-8")) <= budget:
+                return rendered
+            remaining = [st for st in ranked if st.id not in dropped]
+            if len(remaining) <= 1:
+                return rendered  # one story over budget: nothing left to move
+            # Drop roughly the excess share at once, then one at a time near the edge.
+            excess = len(rendered.html.encode("utf-8")) / budget - 1
+            step = max(1, int(len(remaining) * excess / 2))
+            dropped.update(st.id for st in remaining[: min(step, len(remaining) - 1)])
+
+    def _render(
+        self,
+        edition: Edition,
+        sections: Sequence[Section],
+        preheader: str,
+        theme: Theme,
+        more: int,
+    ) -> RenderedEdition:
+        nonce = secrets.token_hex(8)
+        sections = [s for s in sections if s.stories]
+        top = _top_stories(sections)
+        top_ids = {story.id for story in top}
+        shown = [
+            Section(s.name, tuple(st for st in s.stories if st.id not in top_ids), s.description)
+            for s in sections
+        ]
+        context: dict[str, Any] = {
             "edition": edition,
-            "sections": chosen,
+            "top_stories": top,
+            "sections": [s for s in shown if s.stories],
+            "more_stories": more,
+            "theme": theme,
             "lang": self.lang,
             "date_label": _date_label(edition.period),
-            "preheader": preheader or _preheader(chosen),
+            "preheader": preheader or _preheader(top or [st for s in sections for st in s.stories]),
             "web_url": self.web_url(edition),
             "postal_address": self.postal_address,
             **{field: placeholder(nonce, field) for field in PERSONAL_FIELDS},
@@ -106,51 +173,41 @@ class Renderer:
             raise RenderError(f"template error{where}: {exc}") from None
         try:
             html_out = mjml2html(mjml_source, disable_comments=True)
-        except (ValueError, RuntimeError) as exc:
+            # mjml-python leaves `mj-style inline="inline"` rules in <style>: inline them,
+            # keeping the <style> blocks for media queries and dark mode.
+            html_out = _INLINER.inline(html_out)
+        except (ValueError, RuntimeError, css_inline.InlineError) as exc:
             raise RenderError(f"MJML compile failed: {exc}") from None
-        subject = edition.subject
-        return RenderedEdition(edition.key, subject, html_out, _tidy_text(text), nonce)
+        html_out = html_out.replace("<head>", "<head>" + _DARK_META, 1)
+        return RenderedEdition(
+            edition.key, edition.subject, html_out, _tidy_text(text), nonce, more
+        )
 
     def personalise(
         self, rendered: RenderedEdition, subscriber: Subscriber, unsubscribe_url: str
     ) -> RenderedMessage:
         return personalise(rendered, subscriber, unsubscribe_url)
 
-    def preview(self, edition: Edition, preheader: str = "") -> RenderedMessage:
+    def preview(
+        self, edition: Edition, preheader: str = "", *, theme: str = "classic"
+    ) -> RenderedMessage:
         """The edition as a subscriber without a name sees it (previews, `build --html`)."""
-        return self.personalise(
-            self.render(edition, preheader=preheader),
+        return personalise(
+            self.render(edition, preheader=preheader, theme=theme),
             Subscriber(email="preview@example.org"),
             self.web_url(edition) + "#unsubscribe",
         )
 
-
-def personal_values(subscriber: Subscriber, unsubscribe_url: str) -> dict[str, str]:
-    """The per-subscriber values, unescaped, by placeholder field."""
-    return {
-        "greeting": f"Hello {subscriber.name}," if subscriber.name else "Hello,",
-        "unsubscribe_url": unsubscribe_url,
-    }
-
-
-def personalise(
-    rendered: RenderedEdition, subscriber: Subscriber, unsubscribe_url: str
-) -> RenderedMessage:
-    """Fill the placeholders for one subscriber: cheap string substitution, each
-    value HTML-escaped in the HTML part."""
-    html_out, text_out = rendered.html, rendered.text
-    for field, value in personal_values(subscriber, unsubscribe_url).items():
-        token = placeholder(rendered.nonce, field)
-        html_out = html_out.replace(token, html.escape(value, quote=True))
-        text_out = text_out.replace(token, value)
-    return RenderedMessage(
-        to=subscriber,
-        subject=rendered.subject,
-        html=html_out,
-        text=text_out,
-        unsubscribe_url=unsubscribe_url,
-        edition_key=rendered.edition_key,
-    )
+    def web_page(self, edition: Edition, *, theme: str = "classic") -> str:
+        """The standalone web version: every story, no budget, no personal values."""
+        rendered = self.render(edition, theme=theme, budget=None)
+        page = personalise(
+            rendered,
+            Subscriber(email="reader@example.org"),
+            f"{self.base_url}/unsubscribe",
+            f"{self.base_url}/preferences",
+        )
+        return page.html
 
 
 def sections_for(edition: Edition, topics: Sequence[str]) -> tuple[Section, ...]:
@@ -160,9 +217,14 @@ def sections_for(edition: Edition, topics: Sequence[str]) -> tuple[Section, ...]
     return chosen or edition.sections
 
 
-def placeholder(nonce: str, field: str) -> str:
-    """Where a per-subscriber value goes; the nonce keeps feed text from forging one."""
-    return f"__dg{nonce}_{field}__"
+def _top_stories(sections: Sequence[Section]) -> list[Story]:
+    """The best-ranked stories told by several outlets, when the edition is long
+    enough to need a summary of itself."""
+    stories = [st for s in sections for st in s.stories]
+    if len(stories) < 2 * TOP_STORIES:
+        return []
+    multi = [st for st in stories if len(st.articles) > 1]
+    return sorted(multi, key=lambda st: (-st.score, st.headline))[:TOP_STORIES]
 
 
 def _date_label(period: str) -> str:
@@ -172,9 +234,8 @@ def _date_label(period: str) -> str:
         return period
 
 
-def _preheader(sections: Sequence[Section]) -> str:
-    headlines = [story.headline for section in sections for story in section.stories[:1]]
-    return " · ".join(headlines[:3])[:140]
+def _preheader(stories: Sequence[Story]) -> str:
+    return " · ".join(story.headline for story in stories[:3])[:140]
 
 
 def _tidy_text(text: str) -> str:
@@ -184,4 +245,4 @@ def _tidy_text(text: str) -> str:
         if line == "" and out and out[-1] == "":
             continue
         out.append(line)
-    return "\n".join(out).strip() + "\n"
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"

@@ -21,6 +21,7 @@ class Recipient:
     delivery_id: int
     subscriber: Subscriber
     unsubscribe_url: str
+    preferences_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +34,8 @@ class Envelope:
     def messages(self) -> list[RenderedMessage]:
         """One personalised message per recipient, for transports that send each alone."""
         return [
-            personalise(self.rendered, r.subscriber, r.unsubscribe_url) for r in self.recipients
+            personalise(self.rendered, r.subscriber, r.unsubscribe_url, r.preferences_url)
+            for r in self.recipients
         ]
 
 
