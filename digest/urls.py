@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_")
 _TRACKING_KEYS = frozenset(
@@ -38,3 +38,10 @@ def is_web_url(url: str | None) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def attribute_url(url: str) -> str:
+    """A web URL safe to place in an HTML attribute even after re-serialisation
+    (which unescapes entities): characters that could end or confuse markup are
+    percent-encoded."""
+    return quote(url.strip(), safe="/:?#[]@!$&()*+,;=%~-._")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,6 +91,17 @@ def test_hostile_text_is_escaped_and_bad_links_dropped(renderer: Renderer) -> No
     assert "&lt;script&gt;" in html
 
 
+def test_no_markup_from_feeds_inside_attributes(renderer: Renderer) -> None:
+    story = _story(
+        1, headline=f"Gallery {HOSTILE}", url='https://x.example/a"><script>alert(1)</script>'
+    )
+    story = replace(story, image="https://x.example/i.jpg?<script>")
+    html, _ = _personal(renderer, _edition(Section("Culture", (story,))))
+    assert "<script" not in html.lower()
+    for value in re.findall(r'(?:href|src|alt)="([^"]*)"', html):
+        assert "<" not in value and ">" not in value
+
+
 def test_subscriber_name_is_escaped_when_substituted(renderer: Renderer) -> None:
     html, text = _personal(renderer, _edition(), name="<b>Eve</b>")
     assert "Hello &lt;b&gt;Eve&lt;/b&gt;," in html
@@ -149,3 +161,83 @@ def test_twenty_story_edition_stays_under_gmail_clip(renderer: Renderer) -> None
         renderer, _edition(Section("World", stories[:10]), Section("Business", stories[10:]))
     )
     assert len(html.encode("utf-8")) < 102 * 1024
+
+
+def test_clip_guard_moves_lowest_ranked_stories_to_the_web(renderer: Renderer) -> None:
+    long = "A long summary sentence that fills the email with plenty of words to read. " * 12
+    stories = tuple(
+        Story(
+            id=f"s{n}",
+            headline=f"Story number {n}",
+            summary=long,
+            articles=(StoryLink(f"a{n}", "Outlet", "t", f"https://outlet.example/{n}"),),
+            score=float(n),
+        )
+        for n in range(60)
+    )
+    edition = _edition(Section("World", stories))
+    rendered = renderer.render(edition)
+    assert rendered.dropped > 0
+    assert len(rendered.html.encode("utf-8")) <= 100 * 1024
+    html, text = _personal(renderer, edition)
+    assert len(html.encode("utf-8")) < 102 * 1024
+    assert f"{rendered.dropped} more stories on the web" in html
+    assert (
+        f"{rendered.dropped} more stories on the web: https://digest.example.org/editions/morning/2026-11-27"
+        in text
+    )
+    # The best-ranked stay, the lowest-ranked go.
+    assert "Story number 59" in html and "Story number 0<" not in html
+    assert renderer.render(edition, budget=None).dropped == 0
+
+
+def test_dark_mode_and_inlined_css(renderer: Renderer) -> None:
+    html, _ = _personal(renderer, _edition())
+    assert '<meta name="color-scheme" content="light dark">' in html
+    assert "@media (prefers-color-scheme: dark)" in html
+    assert re.search(r'<a href="https://harbourtimes.example/1" style="[^"]*color', html)
+    assert '<html lang="en"' in html
+
+
+def test_second_theme(renderer: Renderer) -> None:
+    classic = renderer.render(_edition()).html
+    paper = renderer.render(_edition(), theme="paper").html
+    assert "#102a43" in classic and "#102a43" not in paper
+    assert "Georgia" in paper
+
+
+def test_thumbnail_has_size_and_alt_and_only_web_sources(renderer: Renderer) -> None:
+    with_image = Story(
+        id="s1",
+        headline="Harbour crane <installed>",
+        summary="A crane was installed.",
+        articles=(StoryLink("a1", "Harbour Times", "t", "https://harbourtimes.example/1"),),
+        image="https://harbourtimes.example/crane.jpg",
+    )
+    bad_image = Story(
+        id="s2",
+        headline="Bad image",
+        summary="Nothing.",
+        articles=(StoryLink("a2", "Harbour Times", "t", "https://harbourtimes.example/2"),),
+        image="javascript:alert(1)",
+    )
+    html = renderer.render(_edition(Section("World", (with_image, bad_image)))).html
+    [img] = re.findall(r"<img[^>]*>", html)
+    assert 'src="https://harbourtimes.example/crane.jpg"' in img
+    assert 'alt="Harbour crane ‹installed›"' in img  # no angle brackets in attributes
+    assert 'width="552"' in img and 'height="276"' in img
+
+
+def test_top_stories_lead_a_long_edition(renderer: Renderer) -> None:
+    stories = tuple(_story(n) for n in range(8))
+    html, text = _personal(renderer, _edition(Section("World", stories)))
+    assert "TOP STORIES" in html and "== TOP STORIES ==" in text
+    # Each story appears once: the top ones are not repeated in their section.
+    assert text.count("* Council approves plan number 1\n") == 1
+
+
+def test_web_page_has_every_story_and_no_placeholders(renderer: Renderer) -> None:
+    page = renderer.web_page(_edition())
+    assert "__dg" not in page and "Hello," in page
+    for n in (1, 2, 3):
+        assert f"https://harbourtimes.example/{n}" in page

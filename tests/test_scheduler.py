@@ -469,11 +469,11 @@ def test_scheduler_process_stands_by_reloads_and_stops(project: Path) -> None:
             ids = set(conn.scalars(text(f"select id from {JOB_TABLE}")))
         assert ids == {"collect", "edition:morning", "edition:evening"}
         first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=20) == 0
+        assert first.wait(timeout=60) == 0
         # The lease is released: the stand-by takes over.
         _wait_for(second, "scheduled edition:morning", second_lines)
         second.send_signal(signal.SIGTERM)
-        assert second.wait(timeout=20) == 0
+        assert second.wait(timeout=60) == 0
     finally:
         for proc in (first,):
             if proc.poll() is None:

@@ -31,7 +31,7 @@ from digest.rendering.personal import (
     placeholder,
 )
 from digest.rendering.themes import THEMES, Theme
-from digest.urls import is_web_url
+from digest.urls import attribute_url, is_web_url
 
 __all__ = [
     "PERSONAL_FIELDS",
@@ -73,6 +73,10 @@ def make_environment(templates_dir: Path | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["is_web_url"] = is_web_url
+    # The CSS inliner re-serialises the HTML and unescapes attribute values, so text
+    # and URLs from feeds that go into attributes lose their angle brackets first.
+    env.filters["attr_url"] = attribute_url
+    env.filters["attr_text"] = lambda value: str(value).replace("<", "‹").replace(">", "›")
     return env
 
 

@@ -9,7 +9,8 @@ random nonce per render, so text from a feed cannot forge one.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from digest.models import RenderedMessage, Subscriber
 
@@ -26,6 +27,19 @@ class RenderedEdition:
     text: str
     nonce: str
     dropped: int = 0  # stories moved to the web version to stay under the clip
+    # Both parts cut at their placeholders once, so filling them is one join.
+    _html_parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _text_parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        pattern = re.compile(rf"__dg{re.escape(self.nonce)}_([a-z_]+?)__")
+        object.__setattr__(self, "_html_parts", tuple(pattern.split(self.html)))
+        object.__setattr__(self, "_text_parts", tuple(pattern.split(self.text)))
+
+    def fill(self, values: dict[str, str]) -> tuple[str, str]:
+        """HTML and text with every placeholder replaced (HTML-escaped in the HTML)."""
+        escaped = {k: html.escape(v, quote=True) for k, v in values.items()}
+        return _join(self._html_parts, escaped), _join(self._text_parts, values)
 
 
 def placeholder(nonce: str, field: str) -> str:
@@ -51,11 +65,9 @@ def personalise(
     preferences_url: str | None = None,
 ) -> RenderedMessage:
     """Fill the placeholders for one subscriber: cheap string substitution."""
-    html_out, text_out = rendered.html, rendered.text
-    for field, value in personal_values(subscriber, unsubscribe_url, preferences_url).items():
-        token = placeholder(rendered.nonce, field)
-        html_out = html_out.replace(token, html.escape(value, quote=True))
-        text_out = text_out.replace(token, value)
+    html_out, text_out = rendered.fill(
+        personal_values(subscriber, unsubscribe_url, preferences_url)
+    )
     return RenderedMessage(
         to=subscriber,
         subject=rendered.subject,
@@ -64,3 +76,8 @@ def personalise(
         unsubscribe_url=unsubscribe_url,
         edition_key=rendered.edition_key,
     )
+
+
+def _join(parts: tuple[str, ...], values: dict[str, str]) -> str:
+    # re.split with one group: literal, field, literal, field, ..., literal
+    return "".join(values.get(p, p) if i % 2 else p for i, p in enumerate(parts))
