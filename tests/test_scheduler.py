@@ -426,7 +426,7 @@ def _start(project: Path) -> subprocess.Popen[str]:
 
 
 def _wait_for(
-    proc: subprocess.Popen[str], needle: str, lines: list[dict[str, str]], timeout: float = 30
+    proc: subprocess.Popen[str], needle: str, lines: list[dict[str, str]], timeout: float = 90
 ) -> None:
     assert proc.stderr is not None
     deadline = time.monotonic() + timeout
