@@ -83,6 +83,7 @@ class Extracted:
     published: datetime | None = None
     url: str | None = None
     credit: str | None = None
+    image: str | None = None
 
 
 def clean(document: RawDocument) -> Article:
@@ -116,6 +117,7 @@ def clean(document: RawDocument) -> Article:
         published=document.published or found.published,
         credit=found.credit,
         topic_hint=document.topic_hint,
+        image=next((i for i in (document.image, found.image) if i and is_web_url(i)), None),
     )
 
 
@@ -153,6 +155,7 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
         author=doc.author or None,
         published=_parse_date(doc.date),
         url=doc.url if doc.url and is_web_url(doc.url) else None,
+        image=doc.image or None,
     )
 
 

@@ -22,6 +22,7 @@ class RawDocument:
     published: datetime | None = None
     topic_hint: str | None = None
     origin: str = ""  # file path or feed URL, for error messages
+    image: str | None = None  # the lead image, when the feed names one
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Article:
     published: datetime | None = None
     credit: str | None = None
     topic_hint: str | None = None
+    image: str | None = None
 
     @property
     def paragraphs(self) -> list[str]:

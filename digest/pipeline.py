@@ -118,6 +118,7 @@ def build_edition(
             articles=tuple(StoryLink(a.id, a.source, a.title, a.url) for a in group),
             score=stories_stage.story_score(group, now_ts),
             published=max((a.published for a in group if a.published), default=None),
+            image=next((a.image for a in group if a.image), None),
         )
         built.append((story, group))
     by_section = assign_sections(built, config.sections, config.other_section)

@@ -124,3 +124,20 @@ def test_page_that_is_not_html_is_refused(local_server: LocalServer, client) -> 
     url = local_server.serve("/img.png", b"\x89PNG", content_type="image/png")
     with pytest.raises(SourceError, match="not a web page"):
         PageSource("Page", url, client).fetch()
+
+
+def test_feed_images_from_media_and_enclosures(tmp_path: Path) -> None:
+    feed = tmp_path / "media.xml"
+    feed.write_text(
+        '<?xml version="1.0"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel>'
+        "<title>M</title><link>https://m.example/</link><description>d</description>"
+        "<item><title>One</title><link>https://m.example/1</link><description>One.</description>"
+        '<media:thumbnail url="https://m.example/1.jpg" width="640" height="320"/></item>'
+        "<item><title>Two</title><link>https://m.example/2</link><description>Two.</description>"
+        '<enclosure url="https://m.example/2.png" type="image/png" length="1"/></item>'
+        "<item><title>Three</title><link>https://m.example/3</link><description>Three.</description>"
+        '<enclosure url="https://m.example/3.mp3" type="audio/mpeg" length="1"/></item>'
+        "</channel></rss>"
+    )
+    docs = FeedSource("M", path=feed).fetch()
+    assert [d.image for d in docs] == ["https://m.example/1.jpg", "https://m.example/2.png", None]

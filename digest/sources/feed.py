@@ -80,6 +80,7 @@ class FeedSource:
             published=_entry_time(entry),
             topic_hint=self.topic,
             origin=origin,
+            image=_entry_image(entry),
         )
 
 
@@ -88,4 +89,17 @@ def _entry_time(entry: Any) -> datetime | None:
         value = entry.get(key)
         if value:
             return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    return None
+
+
+def _entry_image(entry: Any) -> str | None:
+    """The entry's image: media:thumbnail, media:content or an image enclosure."""
+    for key in ("media_thumbnail", "media_content"):
+        for item in entry.get(key) or []:
+            url = item.get("url")
+            if url and item.get("medium", "image") == "image":
+                return str(url)
+    for link in entry.get("links") or []:
+        if link.get("rel") == "enclosure" and str(link.get("type", "")).startswith("image/"):
+            return str(link.get("href"))
     return None

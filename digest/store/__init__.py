@@ -121,6 +121,7 @@ class Store:
                         "topic_hint": article.topic_hint,
                         "published": article.published,
                         "collected_at": now,
+                        "image": article.image,
                     }
                 )
             if rows:
@@ -157,6 +158,7 @@ class Store:
                     published=row.published,
                     credit=row.credit,
                     topic_hint=row.topic_hint,
+                    image=row.image,
                 )
                 for row in conn.execute(query)
             ]

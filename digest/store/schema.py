@@ -57,6 +57,7 @@ articles = Table(
     Column("topic_hint", String(100)),
     Column("published", UTCDateTime()),
     Column("collected_at", UTCDateTime(), nullable=False),
+    Column("image", Text),
     Index("ix_articles_collected_at", "collected_at"),
 )
 
