@@ -45,7 +45,7 @@ def extract_record(record: dict[str, Any]) -> dict[str, str]:
         if record.get("html"):
             found = extract_html(str(record["html"]), record.get("url"))
         elif record.get("text"):
-            found = clean_scraped_text(str(record["text"]), record.get("title"))
+            found = clean_scraped_text(str(record["text"]), record.get("title"), record.get("url"))
         else:
             found = Extracted(title=str(record.get("title") or ""), text="")
     except ExtractionError:
