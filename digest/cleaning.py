@@ -192,7 +192,7 @@ def _body_lines(doc: Any, title: str) -> list[str]:
     lines = [line for line in lines if line]
     if lines and title and _norm(lines[0]) == _norm(title):
         lines = lines[1:]
-    return [line for line in lines if not _BOILERPLATE.match(line)]
+    return [line for line in lines if not _is_boilerplate(line)]
 
 
 def fragment_text(fragment: str) -> str:
@@ -233,7 +233,7 @@ def clean_scraped_text(text: str, title: str | None = None, url: str | None = No
     title_key = _norm(title)
 
     paragraphs = [
-        line for line in non_empty if _norm(line) != title_key and not _BOILERPLATE.match(line)
+        line for line in non_empty if _norm(line) != title_key and not _is_boilerplate(line)
     ]
     body = _densest_run(paragraphs, _slug_words(url))
     credit = None
@@ -243,6 +243,11 @@ def clean_scraped_text(text: str, title: str | None = None, url: str | None = No
             credit = match.group(1).strip("()")
             body[-1] = body[-1][: match.start()].rstrip()
     return Extracted(title=title, text="\n\n".join(body), credit=credit)
+
+
+def _is_boilerplate(line: str) -> bool:
+    # Share bars, cookie notices and their kind are short; prose is not tested.
+    return len(line) <= 400 and bool(_BOILERPLATE.match(line))
 
 
 def _densest_run(lines: list[str], hints: frozenset[str] = frozenset()) -> list[str]:
