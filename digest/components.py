@@ -22,7 +22,7 @@ from digest.settings import Settings, SourceSettings
 from digest.sources import Source
 from digest.sources.feed import FeedSource
 from digest.sources.folder import FolderSource
-from digest.sources.http import make_client
+from digest.sources.http import Fetcher, FetchPolicy, make_client
 from digest.sources.page import PageSource
 from digest.store import Store, open_store
 from digest.store.cache import DatabaseSummaryCache
@@ -99,20 +99,21 @@ class Components:
         self.store.close()
 
 
-def build_source(config: SourceSettings, client: httpx.Client) -> Source:
+def build_source(config: SourceSettings, fetcher: Fetcher) -> Source:
     if config.kind == "folder":
         assert config.path is not None
         return FolderSource(config.name, config.path, topic=config.topic, limit=config.limit)
     if config.kind == "page":
         assert config.url is not None
-        return PageSource(config.name, config.url, client, topic=config.topic)
+        return PageSource(config.name, config.url, fetcher, topic=config.topic, local=config.local)
     return FeedSource(
         config.name,
         url=config.url,
         path=config.path,
-        client=client,
+        fetcher=fetcher,
         topic=config.topic,
         limit=config.limit,
+        local=config.local,
     )
 
 
@@ -164,7 +165,17 @@ def build_components(
     transport: Transport | None = None,
     client: httpx.Client | None = None,
 ) -> Components:
-    client = client or make_client()
+    fetching = settings.fetching
+    client = client or make_client(fetching.timeout_seconds)
+    fetcher = Fetcher(
+        client,
+        FetchPolicy(
+            per_host=fetching.per_host,
+            per_host_delay=fetching.per_host_delay_seconds,
+            retries=fetching.retries,
+            max_bytes=fetching.max_bytes,
+        ),
+    )
     return Components(
         settings=settings,
         store=open_store(settings.storage.url),
@@ -173,5 +184,5 @@ def build_components(
         client=client,
         clock=clock,
         sleep=sleep,
-        sources=[build_source(s, client) for s in settings.sources if s.enabled],
+        sources=[build_source(s, fetcher) for s in settings.sources if s.enabled],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from digest.models import (
     Article,
     DeliveryState,
     Edition,
+    RawDocument,
     RunReport,
     Section,
     SourceReport,
@@ -30,6 +32,7 @@ from digest.models import (
 )
 from digest.rendering import RenderedEdition, sections_for
 from digest.settings import EditionSettings
+from digest.sources import Source
 from digest.store import StoredEdition
 from digest.summarise import summarise
 from digest.summarise.llm import LLMSummariser
@@ -64,28 +67,36 @@ def local_period(now: datetime, timezone: str) -> str:
 
 
 def collect(c: Components, report: RunReport, progress: Progress = NO_PROGRESS) -> int:
-    """Fetch every source, clean each document, store new articles. One failing
-    source or document is recorded and skipped; the others go on."""
+    """Fetch every source (concurrently, on a bounded pool), clean each document,
+    store new articles. One failing source or document is recorded and skipped;
+    the others go on."""
     step = progress.task("Collecting", len(c.sources))
-    total_new = 0
-    for source in c.sources:
+
+    def fetch(source: Source) -> list[RawDocument] | SourceError:
         try:
-            documents = source.fetch()
+            return source.fetch()
         except SourceError as exc:
-            log.info("%s", exc)
-            report.sources.append(SourceReport(source.name, ok=False, error=exc.reason))
+            return exc
+
+    total_new = 0
+    workers = max(1, min(c.settings.fetching.max_concurrency, len(c.sources)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+        # Cleaning and storing stay on this thread, in configuration order.
+        for source, outcome in zip(c.sources, pool.map(fetch, c.sources), strict=True):
             step(1)
-            continue
-        articles: list[Article] = []
-        for document in documents:
-            try:
-                articles.append(clean(document))
-            except ExtractionError as exc:
-                report.documents_skipped.append(f"{source.name}: {exc}")
-        new = c.store.add_articles(articles, c.clock())
-        total_new += new
-        report.sources.append(SourceReport(source.name, ok=True, fetched=len(documents), new=new))
-        step(1)
+            if isinstance(outcome, SourceError):
+                log.info("%s", outcome)
+                report.sources.append(SourceReport(source.name, ok=False, error=outcome.reason))
+                continue
+            articles: list[Article] = []
+            for document in outcome:
+                try:
+                    articles.append(clean(document))
+                except ExtractionError as exc:
+                    report.documents_skipped.append(f"{source.name}: {exc}")
+            new = c.store.add_articles(articles, c.clock())
+            total_new += new
+            report.sources.append(SourceReport(source.name, ok=True, fetched=len(outcome), new=new))
     return total_new
 
 

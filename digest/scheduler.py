@@ -182,12 +182,13 @@ def run_scheduler(c: Components, reload: Callable[[], Components] | None = None)
     sync_jobs(scheduler, c)
     ttl = timedelta(seconds=c.settings.scheduler.lease_seconds)
 
+    reload_requested = threading.Event()
+
     def renew() -> None:
         current = runner.components
         if not current.store.leases.acquire(SCHEDULER_LEASE, current.holder, ttl, current.clock()):
             log.error("lost the scheduler lease to another process; stopping")
             current.stop.set()
-            threading.Thread(target=shut_down).start()
 
     scheduler.add_job(
         renew,
@@ -195,19 +196,6 @@ def run_scheduler(c: Components, reload: Callable[[], Components] | None = None)
         id="lease",
         jobstore="process",
     )
-
-    def shut_down() -> None:
-        # The signal may come just before start(): wait until there is something to stop.
-        for _ in range(100):
-            if scheduler.running:
-                scheduler.shutdown(wait=True)
-                return
-            time.sleep(0.05)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        log.info("signal %d: finishing the current batch, then stopping", signum)
-        runner.components.stop.set()
-        threading.Thread(target=shut_down).start()
 
     def reload_now() -> None:
         if reload is None:
@@ -223,14 +211,32 @@ def run_scheduler(c: Components, reload: Callable[[], Components] | None = None)
         sync_jobs(scheduler, fresh)
         log.info("configuration reloaded")
 
+    def control() -> None:
+        """Acts on what the signal handlers ask for. Handlers only set events: they
+        interrupt the main thread anywhere, even inside a lock that starting a thread,
+        logging or APScheduler need."""
+        while not c.stop.wait(0.2):
+            if reload_requested.is_set():
+                reload_requested.clear()
+                reload_now()
+        log.info("stopping: finishing the current batch first")
+        for _ in range(100):  # the stop may come just before start()
+            if scheduler.running:
+                scheduler.shutdown(wait=True)
+                return
+            time.sleep(0.05)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        c.stop.set()
+
     def hang_up(signum: int, frame: FrameType | None) -> None:
-        # Signal handlers interrupt the main thread anywhere: do the work elsewhere.
-        threading.Thread(target=reload_now).start()
+        reload_requested.set()
 
     previous: dict[signal.Signals, Any] = {}
     handlers = {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: hang_up}
     for sig, handler in handlers.items():
         previous[sig] = signal.signal(sig, handler)
+    threading.Thread(target=control, name="scheduler-control", daemon=True).start()
     for job in scheduler.get_jobs():
         log.info("scheduled %s", job.name)
     try:

@@ -77,6 +77,8 @@ class SourceSettings(_Frozen):
     topic: str | None = None
     limit: int | None = Field(default=None, ge=1)
     enabled: bool = True
+    # Allow fetching from loopback or private addresses (an intranet feed, a test host).
+    local: bool = False
 
     _resolve_path = field_validator("path")(
         lambda v, info: _resolve(v, info) if v is not None else None
@@ -271,6 +273,17 @@ class SchedulerSettings(_Frozen):
     lease_seconds: int = Field(default=60, ge=5, le=3600)
 
 
+class FetchingSettings(_Frozen):
+    """How sources are fetched over HTTP."""
+
+    max_concurrency: int = Field(default=32, ge=1, le=256)
+    per_host: int = Field(default=2, ge=1, le=32)
+    per_host_delay_seconds: float = Field(default=0.0, ge=0)
+    retries: int = Field(default=2, ge=0, le=10)
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+
 class LoggingSettings(_Frozen):
     format: Literal["text", "json"] = "text"
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -291,6 +304,7 @@ class Settings(_Frozen):
     web: WebSettings = WebSettings()
     summaries: SummariesSettings = SummariesSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    fetching: FetchingSettings = FetchingSettings()
     logging: LoggingSettings = LoggingSettings()
 
     _resolve_dirs = field_validator("templates_dir", "var_dir")(lambda v, info: _resolve(v, info))

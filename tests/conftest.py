@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -69,13 +71,35 @@ class LocalServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        self.scripts: dict[str, list[Route]] = {}  # answered in order, then `routes`
         self.requests: list[str] = []
+        self.delay = 0.0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
         server = self
 
         class Handler(QuietHandler):
             def do_GET(self) -> None:
-                server.requests.append(self.path)
-                route = server.routes.get(self.path, Route(404, b"not found"))
+                with server._lock:
+                    server.requests.append(self.path)
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                    script = server.scripts.get(self.path)
+                    route = (
+                        script.pop(0)
+                        if script
+                        else server.routes.get(self.path, Route(404, b"not found"))
+                    )
+                try:
+                    if server.delay:
+                        time.sleep(server.delay)
+                    self._answer(route)
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self, route: Route) -> None:
                 self.send_response(route.status)
                 for key, value in route.headers.items():
                     self.send_header(key, value)

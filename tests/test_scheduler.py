@@ -473,8 +473,16 @@ def test_scheduler_process_stands_by_reloads_and_stops(project: Path) -> None:
         # The lease is released: the stand-by takes over.
         _wait_for(second, "scheduled edition:morning", second_lines)
         second.send_signal(signal.SIGTERM)
-        assert second.wait(timeout=60) == 0
+        try:
+            code = second.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            rest = second.stderr.read() if second.stderr else ""
+            raise AssertionError(
+                f"the stand-by did not stop; it logged: {second_lines[-5:]} {rest[-2000:]}"
+            ) from None
+        assert code == 0
     finally:
-        for proc in (first,):
-            if proc.poll() is None:
+        for proc in (first, locals().get("second")):
+            if proc is not None and proc.poll() is None:
                 proc.kill()

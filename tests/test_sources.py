@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from digest.errors import SourceError
 from digest.sources.feed import FeedSource
 from digest.sources.folder import FolderSource
-from digest.sources.http import make_client
+from digest.sources.http import Fetcher, FetchPolicy, make_client
 from digest.sources.page import PageSource
-from tests.conftest import REPO, LocalServer
+from tests.conftest import REPO, LocalServer, Route
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>
@@ -27,13 +30,15 @@ RSS = """<?xml version="1.0" encoding="utf-8"?>
 
 @pytest.fixture
 def client():  # type: ignore[no-untyped-def]
+    """A Fetcher on a real client; the local server is on 127.0.0.1, so sources here
+    are configured as local."""
     with make_client(timeout=5) as c:
-        yield c
+        yield Fetcher(c, FetchPolicy(retries=1, backoff=0.01))
 
 
 def test_feed_over_http(local_server: LocalServer, client) -> None:  # type: ignore[no-untyped-def]
     url = local_server.serve("/feed.xml", RSS, content_type="application/rss+xml")
-    docs = FeedSource("Test", url=url, client=client, topic="World").fetch()
+    docs = FeedSource("Test", url=url, fetcher=client, topic="World", local=True).fetch()
     assert [d.title for d in docs] == ["First item", "Second item"]
     assert docs[0].fragment and "Full text of the first item" in docs[0].fragment
     assert docs[1].fragment == "Only a teaser."
@@ -47,13 +52,13 @@ def test_feed_over_http(local_server: LocalServer, client) -> None:  # type: ign
 
 def test_feed_http_error_names_source_and_status(local_server: LocalServer, client) -> None:  # type: ignore[no-untyped-def]
     url = local_server.serve("/gone.xml", "gone", status=500)
-    with pytest.raises(SourceError, match=r"source 'Broken': HTTP 500"):
-        FeedSource("Broken", url=url, client=client).fetch()
+    with pytest.raises(SourceError, match=r"source 'Broken': cannot fetch .*HTTP 500"):
+        FeedSource("Broken", url=url, fetcher=client, local=True).fetch()
 
 
 def test_unreachable_feed_is_a_source_error(client) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SourceError, match="cannot fetch"):
-        FeedSource("Down", url="http://127.0.0.1:9/feed.xml", client=client).fetch()
+        FeedSource("Down", url="http://127.0.0.1:9/feed.xml", fetcher=client, local=True).fetch()
 
 
 def test_malformed_feed_is_a_source_error(tmp_path: Path) -> None:
@@ -107,7 +112,7 @@ def test_page_over_http(local_server: LocalServer, client) -> None:  # type: ign
         "<html><body><p>Café</p></body></html>".encode("latin-1"),
         content_type="text/html; charset=latin-1",
     )
-    [doc] = PageSource("Page", url, client).fetch()
+    [doc] = PageSource("Page", url, client, local=True).fetch()
     assert doc.html is not None and "Café" in doc.html
     assert doc.url == url
 
@@ -116,14 +121,14 @@ def test_page_with_unknown_charset_falls_back_to_utf8(local_server: LocalServer,
     url = local_server.serve(
         "/b.html", "<p>Caf\u00e9</p>", content_type="text/html; charset=no-such"
     )
-    [doc] = PageSource("Page", url, client).fetch()
+    [doc] = PageSource("Page", url, client, local=True).fetch()
     assert doc.html == "<p>Caf\u00e9</p>"
 
 
 def test_page_that_is_not_html_is_refused(local_server: LocalServer, client) -> None:  # type: ignore[no-untyped-def]
     url = local_server.serve("/img.png", b"\x89PNG", content_type="image/png")
     with pytest.raises(SourceError, match="not a web page"):
-        PageSource("Page", url, client).fetch()
+        PageSource("Page", url, client, local=True).fetch()
 
 
 def test_feed_images_from_media_and_enclosures(tmp_path: Path) -> None:
@@ -141,3 +146,94 @@ def test_feed_images_from_media_and_enclosures(tmp_path: Path) -> None:
     )
     docs = FeedSource("M", path=feed).fetch()
     assert [d.image for d in docs] == ["https://m.example/1.jpg", "https://m.example/2.png", None]
+
+
+# -- fetching on the open web ---------------------------------------------------------------
+
+
+def _fetcher(client: httpx.Client, **policy: Any) -> tuple[Fetcher, list[float]]:
+    slept: list[float] = []
+    return Fetcher(client, FetchPolicy(**policy), sleep=slept.append), slept
+
+
+def test_private_addresses_are_refused_unless_local(local_server: LocalServer) -> None:
+    url = local_server.serve("/feed.xml", RSS, content_type="application/rss+xml")
+    with make_client(5) as c:
+        fetcher, _ = _fetcher(c)
+        with pytest.raises(SourceError, match="private or local address"):
+            FeedSource("Intranet", url=url, fetcher=fetcher).fetch()
+        assert local_server.requests == []  # refused before any request
+        assert FeedSource("Intranet", url=url, fetcher=fetcher, local=True).fetch()
+
+
+def test_redirect_to_a_metadata_address_is_refused() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as c:
+        fetcher = Fetcher(c, resolver=lambda host: ["93.184.216.34"])
+        with pytest.raises(SourceError, match=r"169\.254\.169\.254.*private or local"):
+            fetcher.get("News", "http://news.example/feed.xml")
+    assert seen == ["http://news.example/feed.xml"]  # the metadata address was never asked
+
+
+def test_redirects_are_followed_up_to_a_limit(local_server: LocalServer) -> None:
+    local_server.routes["/old"] = Route(301, b"", {"Location": "/new"})
+    local_server.serve("/new", RSS, content_type="application/rss+xml")
+    local_server.routes["/loop"] = Route(302, b"", {"Location": "/loop"})
+    with make_client(5) as c:
+        fetcher, _ = _fetcher(c)
+        body, _ = fetcher.get("S", local_server.url + "/old", allow_private=True)
+        assert b"First item" in body
+        with pytest.raises(SourceError, match="more than 5 redirects"):
+            fetcher.get("S", local_server.url + "/loop", allow_private=True)
+
+
+def test_retries_on_5xx_and_429_honouring_retry_after(local_server: LocalServer) -> None:
+    local_server.scripts["/flaky"] = [
+        Route(503, b"busy"),
+        Route(429, b"slow down", {"Retry-After": "7"}),
+    ]
+    local_server.serve("/flaky", RSS, content_type="application/rss+xml")
+    with make_client(5) as c:
+        fetcher, slept = _fetcher(c, retries=2, backoff=0.25)
+        body, _ = fetcher.get("S", local_server.url + "/flaky", allow_private=True)
+    assert b"First item" in body
+    assert slept == [0.25, 7.0]  # backoff, then the server's Retry-After
+    assert local_server.requests == ["/flaky"] * 3
+
+
+def test_gives_up_after_the_retries(local_server: LocalServer) -> None:
+    local_server.serve("/down", "down", status=502)
+    with make_client(5) as c:
+        fetcher, slept = _fetcher(c, retries=2, backoff=0.1)
+        with pytest.raises(SourceError, match="HTTP 502"):
+            fetcher.get("S", local_server.url + "/down", allow_private=True)
+    assert slept == [0.1, 0.2] and len(local_server.requests) == 3
+
+
+def test_oversized_response_is_cut(local_server: LocalServer) -> None:
+    local_server.serve("/big", b"x" * 50_000, content_type="text/html")
+    with make_client(5) as c:
+        fetcher, _ = _fetcher(c, max_bytes=10_000)
+        with pytest.raises(SourceError, match="larger than 10000 bytes"):
+            fetcher.get("S", local_server.url + "/big", allow_private=True)
+
+
+def test_per_host_limit_holds_under_concurrency(local_server: LocalServer) -> None:
+    local_server.delay = 0.1
+    for n in range(8):
+        local_server.serve(f"/f{n}.xml", RSS, content_type="application/rss+xml")
+    with make_client(5) as c:
+        fetcher = Fetcher(c, FetchPolicy(per_host=2))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(
+                pool.map(
+                    lambda n: fetcher.get("S", f"{local_server.url}/f{n}.xml", allow_private=True),
+                    range(8),
+                )
+            )
+    assert local_server.max_in_flight == 2

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
-import httpx
 
 from digest.errors import SourceError
 from digest.models import RawDocument
-from digest.sources.http import fetch_bytes
+from digest.sources.http import Fetcher
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +26,22 @@ class FeedSource:
         *,
         url: str | None = None,
         path: Path | None = None,
-        client: httpx.Client | None = None,
+        fetcher: Fetcher | None = None,
         topic: str | None = None,
         limit: int | None = None,
+        local: bool = False,
     ) -> None:
         if (url is None) == (path is None):
             raise ValueError("FeedSource needs exactly one of url or path")
-        if url is not None and client is None:
-            raise ValueError("FeedSource with a url needs an httpx client")
+        if url is not None and fetcher is None:
+            raise ValueError("FeedSource with a url needs a Fetcher")
         self.name = name
         self.url = url
         self.path = path
-        self.client = client
+        self.fetcher = fetcher
         self.topic = topic
         self.limit = limit
+        self.local = local
 
     def _read(self) -> tuple[bytes, str]:
         if self.path is not None:
@@ -48,8 +49,8 @@ class FeedSource:
                 return self.path.read_bytes(), str(self.path)
             except OSError as exc:
                 raise SourceError(self.name, f"cannot read {self.path}: {exc.strerror}") from None
-        assert self.url is not None and self.client is not None
-        body, _ = fetch_bytes(self.client, self.name, self.url)
+        assert self.url is not None and self.fetcher is not None
+        body, _ = self.fetcher.get(self.name, self.url, allow_private=self.local)
         return body, self.url
 
     def fetch(self) -> list[RawDocument]:

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-import httpx
-
 from digest.errors import SourceError
 from digest.models import RawDocument
-from digest.sources.http import fetch_bytes
+from digest.sources.http import Fetcher
 
 
 class PageSource:
     def __init__(
-        self, name: str, url: str, client: httpx.Client, *, topic: str | None = None
+        self,
+        name: str,
+        url: str,
+        fetcher: Fetcher,
+        *,
+        topic: str | None = None,
+        local: bool = False,
     ) -> None:
         self.name = name
         self.url = url
-        self.client = client
+        self.fetcher = fetcher
         self.topic = topic
+        self.local = local
 
     def fetch(self) -> list[RawDocument]:
-        body, content_type = fetch_bytes(self.client, self.name, self.url)
+        body, content_type = self.fetcher.get(self.name, self.url, allow_private=self.local)
         if content_type and "html" not in content_type and "xml" not in content_type:
             raise SourceError(self.name, f"{self.url} is {content_type}, not a web page")
         try:
