@@ -68,9 +68,8 @@ def group_articles(
     if not articles:
         return []
     units = _copies(articles)
-    vectors, leads = tfidf(
-        [_document(unit[0]) for unit in units], also=[_lead(unit[0]) for unit in units]
-    )
+    texts = tfidf([_document(u[0]) for u in units], also=[_lead(u[0]) for u in units])
+    vectors, leads = texts.rows, texts.also
     graph = nearest_neighbours(vectors, NEIGHBOURS)
     forced = _near_copies(units, graph)
     graph = _same_event(graph, vectors, leads)
