@@ -135,12 +135,20 @@ def build_edition(
     by_section = assign_sections(built, config.sections, config.other_section)
     descriptions = {s.name: s.description for s in config.sections}
     sections: list[Section] = []
-    remaining = config.max_stories
+    kept: set[str] | None = None
+    if capped:
+        # The best stories of the whole edition, at most max_per_section from one
+        # section: a section late in the configuration is not starved by earlier ones.
+        kept, per_section = set(), dict.fromkeys(by_section, 0)
+        everything = [(story, name) for name, members in by_section.items() for story in members]
+        for story, name in sorted(everything, key=lambda p: (-p[0].score, p[0].headline)):
+            if len(kept) < config.max_stories and per_section[name] < config.max_per_section:
+                kept.add(story.id)
+                per_section[name] += 1
     for name, members in by_section.items():
         ranked = sorted(members, key=lambda s: (-s.score, s.headline))
-        if capped:
-            ranked = ranked[: min(config.max_per_section, remaining)]
-            remaining -= len(ranked)
+        if kept is not None:
+            ranked = [story for story in ranked if story.id in kept]
         if ranked:
             sections.append(
                 Section(name=name, stories=tuple(ranked), description=descriptions.get(name, ""))

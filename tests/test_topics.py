@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -172,3 +173,137 @@ def test_every_story_is_assigned_exactly_once(article_factory: Factory) -> None:
     result = assign_sections(stories, SECTIONS)
     assigned = sorted(s.id for section in result.values() for s in section)
     assert assigned == ["s-a", "s-b", "s-c"]
+
+
+# -- golden cases: subjects no section covers, and learning from the edition ---------
+
+WEATHER = [
+    (
+        "Storm brings down power lines across the coast",
+        "Gusts of 120 km/h brought down power lines overnight and left 9,000 homes without "
+        "electricity. Forecasters said the storm would ease by the afternoon, but warned of "
+        "heavy rain and flooding on low roads.",
+    ),
+    (
+        "Heavy rain floods roads as storm moves inland",
+        "Several roads were closed by flooding after a night of heavy rain. The storm is "
+        "moving inland, and forecasters expect strong gusts and more rain before the wind "
+        "drops on Sunday.",
+    ),
+    (
+        "Forecasters warn of gusts and flooding this weekend",
+        "A yellow warning for wind and rain is in place from Friday. Forecasters expect gusts "
+        "near the coast and flooding where rivers are already high after the storm.",
+    ),
+    (
+        "Clean-up begins after the storm",
+        "Crews worked through the night to clear fallen trees from roads and restore power. "
+        "The storm's gusts tore roofs from sheds, and flooding closed two roads by the coast.",
+    ),
+]
+
+
+def test_stories_no_section_fits_are_grouped_under_key_terms(article_factory: Factory) -> None:
+    weather = [
+        _story([article_factory(f"w{i}", title=title, text=text)])
+        for i, (title, text) in enumerate(WEATHER)
+    ]
+    garden = _story(
+        [
+            article_factory(
+                "garden",
+                title="Allotment holders show off their best tomatoes",
+                text="Growers brought baskets of tomatoes and marrows to the allotment show.",
+            )
+        ]
+    )
+    bank = _story(
+        [
+            article_factory(
+                "bank",
+                title="Bank profit jumps as inflation stays high",
+                text="Shares in the bank rose after a record profit. Investors cheered.",
+            )
+        ]
+    )
+    result = assign_sections([bank, *weather, garden], SECTIONS)
+    names = list(result)
+    assert names[:3] == ["Business", "Sport", "Culture"] and names[-1] == "Other"
+    (automatic,) = names[3:-1]
+    assert sorted(s.id for s in result[automatic]) == ["s-w0", "s-w1", "s-w2", "s-w3"]
+    terms = automatic.split(" · ")
+    assert 2 <= len(terms) <= 3
+    assert all(t[:1].isupper() and t[1:].islower() for t in terms)
+    assert "Storm" in terms or "Flooding" in terms or "Gusts" in terms
+    assert [s.id for s in result["Other"]] == ["s-garden"]
+    assert [s.id for s in result["Business"]] == ["s-bank"]
+
+
+def test_two_stories_are_not_a_group(article_factory: Factory) -> None:
+    weather = [
+        _story([article_factory(f"w{i}", title=title, text=text)])
+        for i, (title, text) in enumerate(WEATHER[:2])
+    ]
+    result = assign_sections(weather, SECTIONS)
+    assert list(result) == ["Business", "Sport", "Culture", "Other"]
+    assert [s.id for s in result["Other"]] == ["s-w0", "s-w1"]
+
+
+# Words each desk uses that are not in SECTIONS' keywords or descriptions.
+DESK_WORDS = {
+    "Sport": "striker penalty midfield fixture keeper substitute winger scored header "
+    "equaliser stoppage dressing squad captain tackle",
+    "Business": "quarterly revenue dividend retailer turnover margins earnings acquisition "
+    "stock exchange chief executive takeover analysts shareholders forecast",
+    "Culture": "director premiere actress orchestra exhibition screenplay curator audience "
+    "stage critics soprano gallery sculptor choreographer",
+}
+KEYWORDS = {
+    "Sport": ["match", "league", "cup", "goal", "coach", "players"],
+    "Business": ["shares", "profit", "investors", "bank", "inflation"],
+    "Culture": ["film", "album", "festival", "museum", "novel"],
+}
+COMMON = [
+    "the",
+    "town",
+    "said",
+    "on",
+    "monday",
+    "after",
+    "a",
+    "week",
+    "of",
+    "talks",
+    "about",
+    "what",
+    "comes",
+    "next",
+    "for",
+    "everyone",
+]
+
+
+def _desk_story(make: Factory, rng: random.Random, desk: str, i: int, keywords: bool) -> Article:
+    words = DESK_WORDS[desk].split()
+    pool = words * 3 + COMMON + (KEYWORDS[desk] * 2 if keywords else [])
+    title = " ".join(rng.sample(words, 3) + (rng.sample(KEYWORDS[desk], 1) if keywords else []))
+    text = ". ".join(" ".join(rng.choice(pool) for _ in range(12)) for _ in range(5))
+    return make(f"{desk}-{'k' if keywords else 'q'}{i:02d}", title=title.capitalize(), text=text)
+
+
+def test_a_large_edition_learns_each_section_vocabulary(article_factory: Factory) -> None:
+    # Keywords mark some stories; the rest share only the desk's other words. With
+    # enough stories the sections learn those words and place the quiet stories too.
+    rng = random.Random(5)
+    articles = [
+        _desk_story(article_factory, rng, desk, i, keywords=i < 14)
+        for desk in DESK_WORDS
+        for i in range(24)
+    ]
+    result = assign_sections([_story([a]) for a in articles], SECTIONS)
+    quiet = {a.id: a.id.split("-")[0] for a in articles if "-q" in a.id}
+    placed = {s.id[2:]: name for name, stories in result.items() for s in stories}
+    right = sum(placed[i] == desk for i, desk in quiet.items())
+    assert right >= 0.8 * len(quiet)
+    keyworded = [a.id for a in articles if "-k" in a.id]
+    assert all(placed[i] == i.split("-")[0] for i in keyworded)

@@ -1,0 +1,130 @@
+"""Automatic sections: stories that fit no configured section, grouped by subject.
+
+The number of groups is not given. The left-over stories are compared in the
+edition's LSA space (``digest.vectors.concepts``) and merged by average linkage
+(``digest.linkage.dense_average_linkage``) until no two groups are, on average,
+``GROUP_THRESHOLD`` similar; the groups that hold at least ``MIN_GROUP`` stories
+and ``MIN_GROUP_SHARE`` of the edition become sections (at most ``MAX_GROUPS``),
+and the rest stay in the fallback section. The threshold is looser than the story
+one, since stories on one subject share concepts, not facts. It was set on
+synthetic editions with subjects no section covers (``benchmarks/bench_stories.py``:
+0.2 gives one group per uncovered subject at 2k-20k articles; 0.3 splits them,
+0.1 starts merging them) and checked on the sample edition and the dev topic sets.
+
+A group is named by its key terms: the words used by the largest share of its
+stories beyond their share in the whole edition (so a subject's words beat one
+event's names), e.g. "Storm · Power · Gusts".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from digest.linkage import dense_average_linkage
+from digest.vectors import dense_neighbours
+
+GROUP_THRESHOLD = 0.2
+MIN_GROUP = 3
+MIN_GROUP_SHARE = 0.01  # of the edition's stories: 50 for an edition of 5,000
+MAX_GROUPS = 8
+LABEL_TERMS = 3
+LABEL_MIN_SHARE = 0.3  # a label word is used by at least this share of the group
+_NEIGHBOURS = 10
+_LABEL_WORD = re.compile(r"^[a-z][a-z'-]{2,}$")
+# Reporting boilerplate and calendar words: in every kind of story, never a subject.
+_NOT_LABELS = frozenset(
+    [
+        "said",
+        "says",
+        "say",
+        "told",
+        "tells",
+        "reported",
+        "reports",
+        "according",
+        "reuters",
+        "afp",
+        "ap",
+        "press",
+        "agency",
+        "news",
+        "today",
+        "yesterday",
+        "week",
+        "weeks",
+        "year",
+        "years",
+        "month",
+        "months",
+        "day",
+        "days",
+        "time",
+        "times",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "new",
+    ]
+)
+
+
+def group_stories(
+    words: sp.csr_matrix,
+    terms: tuple[str, ...],
+    meaning: NDArray[np.float64],
+    candidates: list[int],
+) -> list[tuple[str, list[int]]]:
+    """(label, story indices) per automatic group among ``candidates``, largest first.
+
+    ``words`` (TF-IDF) and ``meaning`` (unit LSA vectors) hold one row per story of
+    the whole edition; ``terms`` names the columns of ``words``.
+    """
+    smallest = max(MIN_GROUP, math.ceil(MIN_GROUP_SHARE * words.shape[0]))
+    if len(candidates) < smallest:
+        return []
+    pool = np.asarray(candidates)
+    graph = dense_neighbours(meaning[pool], _NEIGHBOURS)
+    labels = dense_average_linkage(meaning[pool], graph.rows, graph.cols, GROUP_THRESHOLD)
+    members: dict[int, list[int]] = {}
+    for index, label in enumerate(labels):
+        members.setdefault(label, []).append(int(pool[index]))
+    groups = sorted(
+        (m for m in members.values() if len(m) >= smallest), key=lambda m: (-len(m), m[0])
+    )[:MAX_GROUPS]
+    return [(_label(words, group, terms), group) for group in groups]
+
+
+def _label(words: sp.csr_matrix, group: list[int], terms: tuple[str, ...]) -> str:
+    """The words most of the group uses and few other stories of the edition do."""
+    used = sp.csr_matrix(words > 0, dtype=np.float64)
+    inside = np.asarray(used[group].mean(axis=0)).ravel()
+    everywhere = np.asarray(used.mean(axis=0)).ravel()
+    lift = np.where(inside >= LABEL_MIN_SHARE, inside - everywhere, 0.0)
+    order = np.lexsort((np.arange(len(lift)), -lift))
+    chosen = [
+        terms[i]
+        for i in order
+        if lift[i] > 0 and _LABEL_WORD.match(terms[i]) and terms[i] not in _NOT_LABELS
+    ]
+    return " · ".join(w.capitalize() for w in chosen[:LABEL_TERMS]) or "More stories"

@@ -1,0 +1,94 @@
+"""Keyword fit: how well a story's words match each configured section.
+
+A section is described by its name, description and keywords (a keyword may be a
+phrase). A story's fit for a section counts the section's terms in the story's
+headlines (2 points, a phrase 2.5) and text (1 point plus 0.2 per repeat up to
+five, a phrase 1.5), adds ``HINT_BONUS`` when a source's topic hint names the
+section, and divides by the square root of the number of tellings, so that a
+story told five times does not win by volume. Words are compared after folding
+plurals ("films" = "film"); stop words in descriptions do not count.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from digest.models import Article
+from digest.settings import SectionSettings
+
+HINT_BONUS = 5.0
+TEXT_CHARS = 3000  # of each telling: the top of an article says what it is about
+TELLINGS = 4  # tellings of a story that are read
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def fold(word: str) -> str:
+    """A plural's singular, crudely: enough for keyword matching ("films" = "film")."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    return [fold(w) for w in _WORD.findall(text.lower())]
+
+
+def section_terms(section: SectionSettings) -> frozenset[str]:
+    """Folded single words and space-joined phrases that describe a section."""
+    terms: set[str] = set()
+    for keyword in section.keywords:
+        words = tokens(keyword)
+        if words:
+            terms.add(" ".join(words))
+    for word in _WORD.findall(f"{section.name} {section.description}".lower()):
+        if word not in ENGLISH_STOP_WORDS and len(word) > 2:
+            terms.add(fold(word))
+    return frozenset(terms)
+
+
+def keyword_fit(
+    members: Sequence[Sequence[Article]], sections: Sequence[SectionSettings]
+) -> NDArray[np.float64]:
+    """Stories x sections fit scores (see the module docstring); 0 when nothing matches."""
+    fit = np.zeros((len(members), len(sections)))
+    if not sections or not members:
+        return fit
+    profiles = [section_terms(s) for s in sections]
+    vocabulary = sorted(set().union(*profiles))
+    column = {term: i for i, term in enumerate(vocabulary)}
+    belongs = np.zeros((len(vocabulary), len(sections)))
+    for k, terms in enumerate(profiles):
+        for term in terms:
+            belongs[column[term], k] = 1.0
+    phrase = np.array([" " in term for term in vocabulary])
+    counter = CountVectorizer(analyzer=_ngrams, vocabulary=column)
+    heads = counter.transform([tokens(" ".join(a.title for a in m)) for m in members])
+    bodies = counter.transform(
+        [tokens(" ".join(a.text[:TEXT_CHARS] for a in m[:TELLINGS])) for m in members]
+    )
+    in_head = sp.csr_matrix(heads > 0, dtype=np.float64)
+    in_body = sp.csr_matrix(bodies > 0, dtype=np.float64)
+    repeats = sp.csr_matrix(bodies, dtype=np.float64)
+    repeats.data = np.minimum(repeats.data, 5.0) * 0.2
+    words, phrases = belongs * ~phrase[:, None], belongs * phrase[:, None]
+    fit = np.asarray(in_head @ (2.0 * words + 2.5 * phrases))
+    fit += np.asarray(in_body @ (words + 1.5 * phrases) + repeats @ words)
+    names = [s.name.strip().lower() for s in sections]
+    for i, tellings in enumerate(members):
+        hints = {(a.topic_hint or "").strip().lower() for a in tellings}
+        for k, name in enumerate(names):
+            if name in hints:
+                fit[i, k] += HINT_BONUS
+        fit[i] /= math.sqrt(max(1, len(tellings)))
+    return fit
+
+
+def _ngrams(words: list[str]) -> list[str]:
+    return words + [" ".join(words[i : i + n]) for n in (2, 3) for i in range(len(words) - n + 1)]
