@@ -23,7 +23,6 @@ from rich.table import Table
 from digest import pipeline
 from digest.components import Components, build_components, build_renderer
 from digest.errors import DigestError, NotFoundError
-from digest.logs import configure_logging
 from digest.models import RunReport
 from digest.offline import article_from_record, extract_record, read_jsonl, write_jsonl
 from digest.serialise import edition_to_dict
@@ -57,13 +56,14 @@ EditionOption = Annotated[
 ]
 
 
-def _settings(config: Path | None) -> Settings:
+def settings_from(config: Path | None) -> Settings:
+    """The settings of ``--config``, ``$DIGEST_CONFIG`` or the default file."""
     return load_settings(config_path(config, os.environ), os.environ)
 
 
 @contextmanager
-def _components(config: Path | None) -> Iterator[Components]:
-    components = build_components(_settings(config))
+def components_from(config: Path | None) -> Iterator[Components]:
+    components = build_components(settings_from(config))
     try:
         yield components
     finally:
@@ -96,7 +96,7 @@ def _progress() -> Iterator[_RichProgress]:
         yield _RichProgress(bar)
 
 
-def _edition(c: Components, name: str) -> StoredEdition:
+def find_edition(c: Components, name: str) -> StoredEdition:
     """``name`` or ``name/period``: the latest period when none is given."""
     edition, _, period = name.partition("/")
     stored = c.store.get_edition(edition, period) if period else c.store.latest_edition(edition)
@@ -172,7 +172,7 @@ def run(
     ] = None,
 ) -> None:
     """One whole cycle: collect, build this period's edition, preview, deliver."""
-    settings = _settings(config)
+    settings = settings_from(config)
     if now is not None:
         moment = now if now.tzinfo else now.replace(tzinfo=UTC)
         c = build_components(settings, clock=lambda: moment)
@@ -192,7 +192,7 @@ def run(
 def collect(config: ConfigOption = None) -> None:
     """Fetch every source and store new articles."""
     report = RunReport()
-    with _components(config) as c, _progress() as progress:
+    with components_from(config) as c, _progress() as progress:
         pipeline.collect(c, report, progress)
     _report(report)
 
@@ -214,7 +214,7 @@ def build(
     text: Annotated[Path | None, typer.Option(help="Also write the plain-text part")] = None,
 ) -> None:
     """Build an edition: from what was collected, or offline from --articles."""
-    settings = _settings(config)
+    settings = settings_from(config)
     if articles is not None:
         _offline_build(settings, edition, articles, out_file, all_stories, html, text)
         return
@@ -293,8 +293,8 @@ def preview(
     config: ConfigOption = None,
 ) -> None:
     """Write an edition as a subscriber would see it."""
-    with _components(config) as c:
-        path = pipeline.write_preview(c, _edition(c, edition).edition, out_file, text=text)
+    with components_from(config) as c:
+        path = pipeline.write_preview(c, find_edition(c, edition).edition, out_file, text=text)
     out.print(f"preview written to {path}", highlight=False)
 
 
@@ -322,8 +322,8 @@ def send(
     """Deliver an edition to every subscriber who has not had it yet."""
     report = RunReport()
     due = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
-    with _components(config) as c, _progress() as progress:
-        stored = _edition(c, edition)
+    with components_from(config) as c, _progress() as progress:
+        stored = find_edition(c, edition)
         report.edition = stored.edition.key
         report.stories = len(stored.edition.stories)
         report.sections = len(stored.edition.sections)
@@ -335,166 +335,12 @@ def send(
         raise typer.Exit(1)
 
 
-@app.command()
-def deliveries(
-    edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
-    config: ConfigOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Counts as JSON")] = False,
-) -> None:
-    """Delivery counts of an edition by state."""
-    with _components(config) as c:
-        stored = _edition(c, edition)
-        counts = c.store.ledger.counts(stored.id)
-    if as_json:
-        out.print_json(
-            json.dumps({"edition": stored.edition.key, "status": stored.status, **counts})
-        )
-        return
-    table = Table(title=f"Deliveries of {stored.edition.key} ({stored.status})")
-    table.add_column("state")
-    table.add_column("count", justify="right")
-    for state, count in sorted(counts.items()):
-        table.add_row(state, str(count))
-    table.add_row("total", str(sum(counts.values())))
-    out.print(table)
-
-
-@subscribers_app.command("import")
-def subscribers_import(
-    csv_file: Annotated[Path, typer.Argument(help="CSV with email,name,timezone,topics")],
-    config: ConfigOption = None,
-) -> None:
-    """Import subscribers: each rejected line is reported, the rest imported.
-
-    Idempotent; never re-activates someone who unsubscribed, bounced or complained.
-    """
-    from digest.subscribers import read_subscribers
-
-    people, problems = read_subscribers(csv_file)
-    with _components(config) as c:
-        counts = c.store.subscribers.upsert(people, c.clock())
-    for problem in problems:
-        err.print(f"[yellow]rejected[/] {csv_file}: {problem}", highlight=False)
-    out.print(
-        f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
-        f"{len(problems)} rejected",
-        highlight=False,
-    )
-    if problems:
-        raise typer.Exit(1)
-
-
-@app.command()
-def serve(
-    config: ConfigOption = None,
-    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-) -> None:
-    """Serve the web app: SendGrid's Event Webhook, unsubscribe links, /healthz."""
-    import uvicorn
-
-    from digest.web import create_app
-
-    with _components(config) as c:
-        uvicorn.run(create_app(c), host=host, port=port, log_level="info")
-
-
-@app.command()
-def scheduler(config: ConfigOption = None) -> None:
-    """Run collection and each edition on their schedules until stopped (SIGTERM).
-
-    SIGHUP reloads the configuration. Only one scheduler runs at a time (a lease in
-    the database); a second one stands by.
-    """
-    from digest.scheduler import run_scheduler
-
-    settings = _settings(config)
-    configure_logging(settings.logging.format, settings.logging.level)
-    c = build_components(settings)
-    for e in settings.editions:
-        out.print(f"{e.name}: '{e.schedule.cron}' in {e.schedule.timezone}", highlight=False)
-    try:
-        run_scheduler(c, reload=lambda: build_components(_settings(config)))
-    finally:
-        c.close()
-
-
-@schedule_app.command("list")
-def schedule_list(
-    config: ConfigOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
-) -> None:
-    """Next fire times per job: local time and UTC."""
-    from digest.schedules import schedule_table
-
-    with _components(config) as c:
-        rows = schedule_table(c, c.clock())
-    if as_json:
-        out.print_json(json.dumps(rows))
-        return
-    table = Table(title="Schedule")
-    for column in ("job", "cron", "timezone", "next due (local)", "next due (UTC)", "fires (UTC)"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            row["job"],
-            row["cron"],
-            row["timezone"],
-            row["next_due_local"],
-            row["next_due_utc"],
-            row["next_fire_utc"],
-        )
-    out.print(table)
-
-
-@app.command()
-def runs(
-    config: ConfigOption = None,
-    limit: Annotated[int, typer.Option(help="How many")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
-) -> None:
-    """Run history: start, end, status, counts, errors."""
-    with _components(config) as c:
-        records = c.store.runs.recent(limit)
-    rows = [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "edition": r.edition,
-            "period": r.period,
-            "started": r.started_at.isoformat(),
-            "finished": r.finished_at.isoformat() if r.finished_at else None,
-            "status": r.status,
-            "summary": r.summary,
-            "error": r.error,
-        }
-        for r in records
-    ]
-    if as_json:
-        out.print_json(json.dumps(rows))
-        return
-    table = Table(title="Runs")
-    for column in ("id", "kind", "edition", "period", "started", "finished", "status", "counts"):
-        table.add_column(column)
-    for row in rows:
-        counts = ", ".join(f"{k} {v}" for k, v in row["summary"].items() if v)  # type: ignore[union-attr]
-        table.add_row(
-            *(
-                str(row[k] or "")
-                for k in ("id", "kind", "edition", "period", "started", "finished")
-            ),
-            str(row["status"]) + (f": {row['error']}" if row["error"] else ""),
-            counts,
-        )
-    out.print(table)
-
-
 @config_app.command("check")
 def config_check(config: ConfigOption = None) -> None:
     """Validate the config (and subscriber list); print it with secrets masked."""
     from digest.subscribers import load_subscribers
 
-    settings = _settings(config)
+    settings = settings_from(config)
     subscribers = load_subscribers(settings.subscribers.file)
     out.print_json(json.dumps(settings.masked(), ensure_ascii=False))
     out.print(
@@ -502,6 +348,10 @@ def config_check(config: ConfigOption = None) -> None:
         f"{len(subscribers)} subscribers ({settings.config_path})",
         highlight=False,
     )
+
+
+# The operations commands register themselves on `app` when imported.
+from digest.cli import operations  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,0 +1,179 @@
+"""Operations commands: the delivery ledger, the subscriber list, the web app and
+the scheduler. Registered on the app of :mod:`digest.cli`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from digest.cli import (
+    ConfigOption,
+    app,
+    components_from,
+    err,
+    find_edition,
+    out,
+    schedule_app,
+    settings_from,
+    subscribers_app,
+)
+from digest.components import build_components
+from digest.logs import configure_logging
+
+
+@app.command()
+def deliveries(
+    edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Counts as JSON")] = False,
+) -> None:
+    """Delivery counts of an edition by state."""
+    with components_from(config) as c:
+        stored = find_edition(c, edition)
+        counts = c.store.ledger.counts(stored.id)
+    if as_json:
+        out.print_json(
+            json.dumps({"edition": stored.edition.key, "status": stored.status, **counts})
+        )
+        return
+    table = Table(title=f"Deliveries of {stored.edition.key} ({stored.status})")
+    table.add_column("state")
+    table.add_column("count", justify="right")
+    for state, count in sorted(counts.items()):
+        table.add_row(state, str(count))
+    table.add_row("total", str(sum(counts.values())))
+    out.print(table)
+
+
+@subscribers_app.command("import")
+def subscribers_import(
+    csv_file: Annotated[Path, typer.Argument(help="CSV with email,name,timezone,topics")],
+    config: ConfigOption = None,
+) -> None:
+    """Import subscribers: each rejected line is reported, the rest imported.
+
+    Idempotent; never re-activates someone who unsubscribed, bounced or complained.
+    """
+    from digest.subscribers import read_subscribers
+
+    people, problems = read_subscribers(csv_file)
+    with components_from(config) as c:
+        counts = c.store.subscribers.upsert(people, c.clock())
+    for problem in problems:
+        err.print(f"[yellow]rejected[/] {csv_file}: {problem}", highlight=False)
+    out.print(
+        f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
+        f"{len(problems)} rejected",
+        highlight=False,
+    )
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the web app: SendGrid's Event Webhook, unsubscribe links, /healthz."""
+    import uvicorn
+
+    from digest.web import create_app
+
+    with components_from(config) as c:
+        uvicorn.run(create_app(c), host=host, port=port, log_level="info")
+
+
+@app.command()
+def scheduler(config: ConfigOption = None) -> None:
+    """Run collection and each edition on their schedules until stopped (SIGTERM).
+
+    SIGHUP reloads the configuration. Only one scheduler runs at a time (a lease in
+    the database); a second one stands by.
+    """
+    from digest.scheduler import run_scheduler
+
+    settings = settings_from(config)
+    configure_logging(settings.logging.format, settings.logging.level)
+    c = build_components(settings)
+    for e in settings.editions:
+        out.print(f"{e.name}: '{e.schedule.cron}' in {e.schedule.timezone}", highlight=False)
+    try:
+        run_scheduler(c, reload=lambda: build_components(settings_from(config)))
+    finally:
+        c.close()
+
+
+@schedule_app.command("list")
+def schedule_list(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
+) -> None:
+    """Next fire times per job: local time and UTC."""
+    from digest.schedules import schedule_table
+
+    with components_from(config) as c:
+        rows = schedule_table(c, c.clock())
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title="Schedule")
+    for column in ("job", "cron", "timezone", "next due (local)", "next due (UTC)", "fires (UTC)"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["job"],
+            row["cron"],
+            row["timezone"],
+            row["next_due_local"],
+            row["next_due_utc"],
+            row["next_fire_utc"],
+        )
+    out.print(table)
+
+
+@app.command()
+def runs(
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(help="How many")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
+) -> None:
+    """Run history: start, end, status, counts, errors."""
+    with components_from(config) as c:
+        records = c.store.runs.recent(limit)
+    rows = [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "edition": r.edition,
+            "period": r.period,
+            "started": r.started_at.isoformat(),
+            "finished": r.finished_at.isoformat() if r.finished_at else None,
+            "status": r.status,
+            "summary": r.summary,
+            "error": r.error,
+        }
+        for r in records
+    ]
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title="Runs")
+    for column in ("id", "kind", "edition", "period", "started", "finished", "status", "counts"):
+        table.add_column(column)
+    for row in rows:
+        counts = ", ".join(f"{k} {v}" for k, v in row["summary"].items() if v)  # type: ignore[union-attr]
+        table.add_row(
+            *(
+                str(row[k] or "")
+                for k in ("id", "kind", "edition", "period", "started", "finished")
+            ),
+            str(row["status"]) + (f": {row['error']}" if row["error"] else ""),
+            counts,
+        )
+    out.print(table)
