@@ -237,3 +237,68 @@ def test_per_host_limit_holds_under_concurrency(local_server: LocalServer) -> No
                 )
             )
     assert local_server.max_in_flight == 2
+
+
+def test_json_feed(local_server: LocalServer, client) -> None:  # type: ignore[no-untyped-def]
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "J",
+        "items": [
+            {
+                "id": "1",
+                "url": "https://j.example/1",
+                "title": "Quay reopens",
+                "content_html": "<p>The quay reopened on Monday after repairs.</p>",
+                "date_published": "2026-11-26T09:00:00Z",
+                "authors": [{"name": "Ann Bee"}],
+                "image": "https://j.example/1.jpg",
+            },
+            {
+                "id": "2",
+                "url": "https://j.example/2",
+                "title": "Plain",
+                "content_text": "Just text.",
+            },
+        ],
+    }
+    import json
+
+    url = local_server.serve("/feed.json", json.dumps(feed), content_type="application/feed+json")
+    first, second = FeedSource("J", url=url, fetcher=client, local=True).fetch()
+    assert (first.title, first.url, first.author, first.image) == (
+        "Quay reopens",
+        "https://j.example/1",
+        "Ann Bee",
+        "https://j.example/1.jpg",
+    )
+    assert first.fragment and "quay reopened" in first.fragment
+    assert (
+        first.published is not None and first.published.isoformat() == "2026-11-26T09:00:00+00:00"
+    )
+    assert second.text == "Just text." and second.fragment is None
+
+
+def test_json_that_is_not_a_json_feed(tmp_path: Path) -> None:
+    path = tmp_path / "x.json"
+    path.write_text('{"hello": "world"}')
+    with pytest.raises(SourceError, match="not a JSON Feed"):
+        FeedSource("X", path=path).fetch()
+
+
+def test_folder_reads_saved_newsletters(tmp_path: Path) -> None:
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Harbour Weekly <news@harbour.example>"
+    message["Subject"] = "Harbour Weekly: the new ferry timetable"
+    message["Date"] = "Thu, 26 Nov 2026 08:00:00 +0000"
+    message.set_content("Plain version.")
+    message.add_alternative(
+        "<html><body><article><p>The new ferry timetable starts on Monday.</p></article></body></html>",
+        subtype="html",
+    )
+    (tmp_path / "weekly.eml").write_bytes(message.as_bytes())
+    [doc] = FolderSource("Inbox", tmp_path).fetch()
+    assert doc.title == "Harbour Weekly: the new ferry timetable"
+    assert doc.html is not None and "ferry timetable starts" in doc.html and doc.text is None
+    assert doc.published is not None and doc.published.isoformat() == "2026-11-26T08:00:00+00:00"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import json
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +56,9 @@ class FeedSource:
 
     def fetch(self) -> list[RawDocument]:
         body, origin = self._read()
+        if body.lstrip()[:1] == b"{":
+            documents = _json_feed(self.name, body, origin, self.topic)
+            return documents[: self.limit] if self.limit else documents
         parsed = feedparser.parse(body)
         entries = list(parsed.entries)
         if not entries:
@@ -83,6 +87,53 @@ class FeedSource:
             origin=origin,
             image=_entry_image(entry),
         )
+
+
+def _json_feed(source: str, body: bytes, origin: str, topic: str | None) -> list[RawDocument]:
+    """JSON Feed 1.0/1.1 (https://jsonfeed.org), which feedparser does not read."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SourceError(source, f"{origin} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
+        "https://jsonfeed.org/version/"
+    ):
+        raise SourceError(source, f"{origin} is JSON but not a JSON Feed (no jsonfeed.org version)")
+    items = data.get("items")
+    if not isinstance(items, list) or not items:
+        raise SourceError(source, f"{origin} is a JSON Feed with no items")
+    documents = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        html = item.get("content_html") or ""
+        text = item.get("content_text") or item.get("summary") or ""
+        documents.append(
+            RawDocument(
+                source=source,
+                url=item.get("url") or item.get("external_url"),
+                fragment=str(html) or None,
+                text=None if html else (str(text) or None),
+                title=item.get("title"),
+                author=next((a.get("name") for a in authors if isinstance(a, dict)), None),
+                published=_iso_time(item.get("date_published") or item.get("date_modified")),
+                topic_hint=topic,
+                origin=origin,
+                image=item.get("image") or item.get("banner_image"),
+            )
+        )
+    return documents
+
+
+def _iso_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _entry_time(entry: Any) -> datetime | None:

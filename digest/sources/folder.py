@@ -1,8 +1,13 @@
-"""A folder of saved articles: ``.html``/``.htm`` pages and ``.txt``/``.md`` scraped text."""
+"""A folder of saved articles: ``.html``/``.htm`` pages, ``.txt``/``.md`` scraped text,
+and ``.eml`` newsletters saved or forwarded to the folder."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import logging
+from email.message import EmailMessage
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from digest.errors import SourceError
@@ -12,6 +17,7 @@ log = logging.getLogger(__name__)
 
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
+EMAIL_SUFFIXES = frozenset({".eml"})
 
 
 class FolderSource:
@@ -32,10 +38,10 @@ class FolderSource:
         files = sorted(
             p
             for p in self.path.iterdir()
-            if p.is_file() and p.suffix.lower() in HTML_SUFFIXES | TEXT_SUFFIXES
+            if p.is_file() and p.suffix.lower() in HTML_SUFFIXES | TEXT_SUFFIXES | EMAIL_SUFFIXES
         )
         if not files:
-            raise SourceError(self.name, f"{self.path} holds no .html, .txt or .md files")
+            raise SourceError(self.name, f"{self.path} holds no .html, .txt, .md or .eml files")
         documents: list[RawDocument] = []
         for file in files[: self.limit] if self.limit else files:
             try:
@@ -43,6 +49,12 @@ class FolderSource:
             except OSError as exc:
                 log.warning("source %s: cannot read %s: %s", self.name, file, exc.strerror)
                 self.skipped.append(f"{file}: {exc.strerror}")
+                continue
+            if file.suffix.lower() in EMAIL_SUFFIXES:
+                try:
+                    documents.append(_email(self.name, file, self.topic))
+                except (OSError, ValueError) as exc:
+                    self.skipped.append(f"{file}: {exc}")
                 continue
             is_html = file.suffix.lower() in HTML_SUFFIXES
             documents.append(
@@ -56,3 +68,28 @@ class FolderSource:
                 )
             )
         return documents
+
+
+def _email(source: str, file: Path, topic: str | None) -> RawDocument:
+    """A newsletter saved as .eml: the subject is the title, the HTML part (else the
+    text part) the body, the Date header the publication time."""
+    message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body(preferencelist=("html", "plain"))
+    content = body.get_content() if body is not None else ""
+    is_html = body is not None and body.get_content_type() == "text/html"
+    try:
+        published = parsedate_to_datetime(str(message["Date"])) if message["Date"] else None
+    except (TypeError, ValueError):
+        published = None
+    return RawDocument(
+        source=source,
+        url=None,
+        html=content if is_html else None,
+        text=None if is_html else content,
+        title=str(message["Subject"] or "") or None,
+        author=str(message["From"] or "") or None,
+        published=published,
+        topic_hint=topic,
+        origin=str(file),
+    )
