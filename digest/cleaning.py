@@ -121,6 +121,7 @@ def clean(document: RawDocument) -> Article:
         credit=found.credit,
         topic_hint=document.topic_hint,
         image=next((i for i in (document.image, found.image) if i and is_web_url(i)), None),
+        language=document.language,
     )
 
 
@@ -177,8 +178,9 @@ def _trafilatura(html: str, url: str | None, *, precision: bool) -> Any:
             # The extensive search turns a footer's "Copyright 2026" into 1 January.
             date_extraction_params={"extensive_search": False, "original_date": True},
         )
-    except (ValueError, TypeError, ParserError) as exc:
-        raise ExtractionError(f"{url or 'page'}: cannot parse HTML: {exc}") from None
+    except (ValueError, TypeError, ParserError, AssertionError) as exc:
+        # lxml (under trafilatura) asserts on some malformed documents.
+        raise ExtractionError(f"{url or 'page'}: cannot parse HTML: {exc!r}") from None
     if doc is None or isinstance(doc, dict) or not (doc.text or "").strip():
         return None
     return doc
@@ -197,9 +199,11 @@ def _body_lines(doc: Any, title: str) -> list[str]:
 
 def fragment_text(fragment: str) -> str:
     """Paragraph text of an HTML fragment (a feed's article body)."""
+    # lxml refuses control characters in the text it builds (ValueError mid-tree).
+    fragment = _NOT_XML_TEXT.sub("", fragment)
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    except (ParserError, ValueError):
+    except (ParserError, ValueError, AssertionError):  # lxml asserts on <html> without a body
         return _one_line(html_lib.unescape(re.sub(r"<[^>]+>", " ", fragment)))
     for bad in list(root.iter(*_DROP_TAGS)):
         bad.drop_tree()
@@ -212,6 +216,9 @@ def fragment_text(fragment: str) -> str:
     if not blocks:
         blocks = [_one_line(part) for part in root.text_content().split("\n\n")]
     return "\n\n".join(b for b in blocks if b)
+
+
+_NOT_XML_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _has_block_child(element: lxml.html.HtmlElement) -> bool:

@@ -102,10 +102,23 @@ class Components:
 def build_source(config: SourceSettings, fetcher: Fetcher) -> Source:
     if config.kind == "folder":
         assert config.path is not None
-        return FolderSource(config.name, config.path, topic=config.topic, limit=config.limit)
+        return FolderSource(
+            config.name,
+            config.path,
+            topic=config.topic,
+            limit=config.limit,
+            language=config.language,
+        )
     if config.kind == "page":
         assert config.url is not None
-        return PageSource(config.name, config.url, fetcher, topic=config.topic, local=config.local)
+        return PageSource(
+            config.name,
+            config.url,
+            fetcher,
+            topic=config.topic,
+            local=config.local,
+            language=config.language,
+        )
     return FeedSource(
         config.name,
         url=config.url,
@@ -114,6 +127,8 @@ def build_source(config: SourceSettings, fetcher: Fetcher) -> Source:
         topic=config.topic,
         limit=config.limit,
         local=config.local,
+        full_text=config.full_text,
+        language=config.language,
     )
 
 

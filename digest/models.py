@@ -23,6 +23,7 @@ class RawDocument:
     topic_hint: str | None = None
     origin: str = ""  # file path or feed URL, for error messages
     image: str | None = None  # the lead image, when the feed names one
+    language: str | None = None  # a BCP 47 tag: the source's setting, else the feed's or page's
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class Article:
     credit: str | None = None
     topic_hint: str | None = None
     image: str | None = None
+    language: str | None = None
 
     @property
     def paragraphs(self) -> list[str]:
@@ -56,6 +58,31 @@ class StoryLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Ranking:
+    """Why a story ranks where it does: ``total = (outlets + freshness) * weight``.
+
+    ``outlets`` counts distinct sources, ``freshness`` halves with each day since the
+    newest telling, ``weight`` is the highest configured weight among the sources.
+    """
+
+    outlets: int
+    freshness: float
+    weight: float = 1.0
+
+    @property
+    def total(self) -> float:
+        return (self.outlets + self.freshness) * self.weight
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRef:
+    """A story of an earlier edition, which an update links to."""
+
+    edition: str  # the edition's key, "morning/2026-11-26"
+    story: str  # the story's id in that edition
+
+
+@dataclass(frozen=True, slots=True)
 class Story:
     """One event, told by one or more articles."""
 
@@ -63,9 +90,12 @@ class Story:
     headline: str
     summary: str
     articles: tuple[StoryLink, ...]
-    score: float = 0.0
+    score: float = 0.0  # the ranking's total
     published: datetime | None = None
     image: str | None = None  # a thumbnail from the lead article, when it has one
+    ranking: Ranking | None = None
+    # Set when an earlier edition sent this story and this one carries its new reporting.
+    update_of: StoryRef | None = None
 
     @property
     def url(self) -> str | None:
@@ -75,6 +105,15 @@ class Story:
     @property
     def sources(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(a.source for a in self.articles))
+
+
+@dataclass(frozen=True, slots=True)
+class SentStory:
+    """A story an earlier edition carried, with its articles: a later edition does not
+    repeat it, and sends it again only as an update (``digest.updates``)."""
+
+    ref: StoryRef
+    articles: tuple[Article, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +170,11 @@ class DeliveryState(StrEnum):
 
 
 class SubscriberStatus(StrEnum):
+    """Only active subscribers are sent editions. Paused is the subscriber's own
+    choice (preferences page) and only they resume; the others are suppressions."""
+
     ACTIVE = "active"
+    PAUSED = "paused"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
@@ -169,6 +212,8 @@ class SourceReport:
     fetched: int = 0
     new: int = 0
     error: str | None = None
+    not_modified: bool = False  # HTTP 304: nothing new, nothing parsed
+    failure_streak: int = 0  # failed runs in a row, this one included
 
 
 @dataclass(slots=True)
@@ -185,6 +230,7 @@ class RunReport:
     failed_deliveries: int = 0  # failed, rejected or ambiguous: anything not accepted
     ambiguous_deliveries: int = 0
     skipped: bool = False  # another process was running the same edition
+    held: bool = False  # the edition waits for an editor's approval
     outbox: str | None = None
     preview: str | None = None
     web_version: str | None = None

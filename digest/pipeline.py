@@ -4,7 +4,8 @@ render -> deliver. The only module that knows the order of the stages."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -16,15 +17,16 @@ from digest import stories as stories_stage
 from digest.cleaning import clean
 from digest.components import Components
 from digest.delivery import Deliverer, DeliveryReport
+from digest.editing import apply_edits, cap_edition, pinned_ids, section_names
 from digest.errors import DigestError, ExtractionError, SourceError
 from digest.headlines import choose_headline
 from digest.models import (
     Article,
     DeliveryState,
     Edition,
-    RawDocument,
     RunReport,
     Section,
+    SentStory,
     SourceReport,
     Story,
     StoryLink,
@@ -32,12 +34,14 @@ from digest.models import (
 )
 from digest.rendering import RenderedEdition, sections_for
 from digest.settings import EditionSettings
-from digest.sources import Source
+from digest.sources import ConditionalSource, Fetched, Source
 from digest.store import StoredEdition
+from digest.store.health import FAILURE_STREAK_ALERT, FetchRecord
 from digest.summarise import summarise
 from digest.summarise.llm import LLMSummariser
 from digest.tokens import sign
 from digest.topics import assign_sections
+from digest.updates import follow_up
 
 log = logging.getLogger(__name__)
 
@@ -66,37 +70,79 @@ def local_period(now: datetime, timezone: str) -> str:
 # -- collect ------------------------------------------------------------------------
 
 
+# A full-text source does not fetch again the pages of links stored this recently.
+KNOWN_LINKS_WINDOW = timedelta(days=30)
+
+
 def collect(c: Components, report: RunReport, progress: Progress = NO_PROGRESS) -> int:
     """Fetch every source (concurrently, on a bounded pool), clean each document,
     store new articles. One failing source or document is recorded and skipped;
-    the others go on."""
+    the others go on. HTTP sources send their last answer's validators (a 304 costs
+    nothing), and every fetch is recorded for source health."""
     step = progress.task("Collecting", len(c.sources))
+    previous = c.store.health.validators()
+    wants_known = [s.name for s in c.sources if isinstance(s, ConditionalSource) and s.full_text]
+    known = c.store.recent_urls(wants_known, c.clock() - KNOWN_LINKS_WINDOW)
 
-    def fetch(source: Source) -> list[RawDocument] | SourceError:
+    def fetch(source: Source) -> tuple[Fetched | SourceError, datetime, int]:
+        started, clock = c.clock(), time.perf_counter()
+        outcome: Fetched | SourceError
         try:
-            return source.fetch()
+            if isinstance(source, ConditionalSource):
+                outcome = source.fetch_changes(
+                    previous.get(source.name), known.get(source.name, frozenset())
+                )
+            else:
+                outcome = Fetched(source.fetch())
         except SourceError as exc:
-            return exc
+            outcome = exc
+        return outcome, started, round((time.perf_counter() - clock) * 1000)
 
     total_new = 0
+    health = c.store.health
     workers = max(1, min(c.settings.fetching.max_concurrency, len(c.sources)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
         # Cleaning and storing stay on this thread, in configuration order.
-        for source, outcome in zip(c.sources, pool.map(fetch, c.sources), strict=True):
+        for source, (outcome, started, ms) in zip(
+            c.sources, pool.map(fetch, c.sources), strict=True
+        ):
             step(1)
+            name = source.name
             if isinstance(outcome, SourceError):
                 log.info("%s", outcome)
-                report.sources.append(SourceReport(source.name, ok=False, error=outcome.reason))
+                streak = health.record(
+                    FetchRecord(name, started, ms, "failed", error=outcome.reason)
+                )
+                report.sources.append(
+                    SourceReport(name, ok=False, error=outcome.reason, failure_streak=streak)
+                )
+                if streak >= FAILURE_STREAK_ALERT:
+                    report.notes.append(
+                        f"source {name!r} has failed {streak} runs in a row: {outcome.reason}"
+                    )
+                continue
+            if outcome.not_modified:
+                health.record(FetchRecord(name, started, ms, "not_modified"))
+                report.sources.append(SourceReport(name, ok=True, not_modified=True))
                 continue
             articles: list[Article] = []
-            for document in outcome:
+            for document in outcome.documents:
                 try:
                     articles.append(clean(document))
                 except ExtractionError as exc:
-                    report.documents_skipped.append(f"{source.name}: {exc}")
+                    report.documents_skipped.append(f"{name}: {exc}")
             new = c.store.add_articles(articles, c.clock())
             total_new += new
-            report.sources.append(SourceReport(source.name, ok=True, fetched=len(outcome), new=new))
+            if isinstance(source, ConditionalSource):
+                # Only now that the articles are stored: a crash before this line
+                # fetches the same answer again rather than taking a 304 for it.
+                health.save_validators(name, outcome.validators, c.clock())
+            seen = len(outcome.documents)
+            health.record(FetchRecord(name, started, ms, "ok", new_items=new, seen_items=seen))
+            if outcome.notes:
+                more = f" (and {len(outcome.notes) - 1} more)" if len(outcome.notes) > 1 else ""
+                report.notes.append(f"source {name!r}: {outcome.notes[0]}{more}")
+            report.sources.append(SourceReport(name, ok=True, fetched=seen, new=new))
     return total_new
 
 
@@ -110,51 +156,59 @@ def build_edition(
     *,
     capped: bool = True,
     llm: LLMSummariser | None = None,
+    weights: Mapping[str, float] | None = None,
+    sent: Sequence[SentStory] = (),
 ) -> Edition:
     """Stories, summaries and sections from ``articles``; no I/O but the optional LLM.
 
     ``capped=False`` keeps every story and section (``digest build --all``).
+    ``weights`` (source name -> weight, 1 when absent) scale the ranking of a source's
+    stories. ``sent`` are stories earlier editions carried: the new articles are
+    grouped with theirs, and a story already sent comes back only as an update with
+    substantial new reporting (``digest.updates``).
     """
-    groups = stories_stage.group_articles(articles)
+    earlier = {a.id: story.ref for story in sent for a in story.articles}
+    context = list({a.id: a for story in sent for a in story.articles}.values())
+    groups = stories_stage.group_articles([a for a in articles if a.id not in earlier] + context)
     now_ts = now.timestamp()
     built: list[tuple[Story, list[Article]]] = []
     for group in groups:
-        summary = summarise(group, config.summary_words)
+        outcome = follow_up(group, earlier)
+        tellings = outcome.articles
+        if not tellings:
+            continue
+        told = outcome.reporting or tellings  # an update tells what is new
+        summary = summarise(told, config.summary_words)
+        if not summary and outcome.reporting:  # its new sentences were all fragments
+            summary = summarise(tellings, config.summary_words)
         if llm is not None:
-            summary = llm.summarise(group, config.summary_words, fallback=summary)
+            summary = llm.summarise(told, config.summary_words, fallback=summary)
+        ranking = stories_stage.story_ranking(tellings, now_ts, weights)
         story = Story(
-            id=stories_stage.story_id(group),
-            headline=choose_headline(group),
+            id=stories_stage.story_id(tellings),
+            headline=choose_headline(tellings),
             summary=summary,
-            articles=tuple(StoryLink(a.id, a.source, a.title, a.url) for a in group),
-            score=stories_stage.story_score(group, now_ts),
-            published=max((a.published for a in group if a.published), default=None),
-            image=next((a.image for a in group if a.image), None),
+            articles=tuple(StoryLink(a.id, a.source, a.title, a.url) for a in tellings),
+            score=ranking.total,
+            published=max((a.published for a in tellings if a.published), default=None),
+            image=next((a.image for a in tellings if a.image), None),
+            ranking=ranking,
+            update_of=outcome.update_of,
         )
-        built.append((story, group))
+        built.append((story, group))  # the whole group: more evidence of its section
     by_section = assign_sections(built, config.sections, config.other_section)
     descriptions = {s.name: s.description for s in config.sections}
-    sections: list[Section] = []
-    kept: set[str] | None = None
-    if capped:
-        # The best stories of the whole edition, at most max_per_section from one
-        # section: a section late in the configuration is not starved by earlier ones.
-        kept, per_section = set(), dict.fromkeys(by_section, 0)
-        everything = [(story, name) for name, members in by_section.items() for story in members]
-        for story, name in sorted(everything, key=lambda p: (-p[0].score, p[0].headline)):
-            if len(kept) < config.max_stories and per_section[name] < config.max_per_section:
-                kept.add(story.id)
-                per_section[name] += 1
-    for name, members in by_section.items():
-        ranked = sorted(members, key=lambda s: (-s.score, s.headline))
-        if kept is not None:
-            ranked = [story for story in ranked if story.id in kept]
-        if ranked:
-            sections.append(
-                Section(name=name, stories=tuple(ranked), description=descriptions.get(name, ""))
-            )
+    sections = [
+        Section(
+            name=name,
+            stories=tuple(sorted(members, key=lambda s: (-s.score, s.headline))),
+            description=descriptions.get(name, ""),
+        )
+        for name, members in by_section.items()
+        if members
+    ]
     period = local_period(now, config.schedule.timezone)
-    return Edition(
+    edition = Edition(
         name=config.name,
         title=config.title,
         subject=config.subject.format(title=config.title, date=period, name=config.name),
@@ -163,6 +217,7 @@ def build_edition(
         sections=tuple(sections),
         timezone=config.schedule.timezone,
     )
+    return cap_edition(edition, config) if capped else edition
 
 
 def build(
@@ -183,14 +238,25 @@ def build(
         )
         stored = existing
     else:
-        articles = c.store.articles_for_edition(
-            config.name, now - timedelta(hours=config.lookback_hours)
-        )
+        lookback = timedelta(hours=config.lookback_hours)
+        articles = c.store.articles_for_edition(config.name, now - lookback)
+        # What went out before: an article in the window may have come just after an
+        # edition that is itself outside it, so look back twice as far.
+        sent = c.store.sent_stories(config.name, now - 2 * lookback)
+        weights = {source.name: source.weight for source in c.settings.sources}
         llm = c.llm_summariser()
-        edition = build_edition(articles, config, now, llm=llm)
+        edition = build_edition(
+            articles, config, now, llm=llm, capped=False, weights=weights, sent=sent
+        )
         if timezone is not None:
             edition = replace(edition, period=period)
+        # Editors' changes to the draft survive the rebuild; pinned stories the caps.
+        edits = c.store.edits.all(existing.id) if existing is not None else {}
+        edition, renamed = apply_edits(edition, edits, section_names(config, edition))
+        edition = cap_edition(edition, config, pinned_ids(edition, edits))
         stored = c.store.save_draft(edition)
+        if renamed:
+            c.store.edits.rekey(stored.id, renamed)
         if llm is not None:
             report.notes.extend(llm.problems)
         report.articles = len(articles)
@@ -233,6 +299,11 @@ def preferences_url(c: Components, key: bytes, email: str) -> str:
     return f"{c.settings.web.base_url}/preferences/{sign(key, 'preferences', email)}"
 
 
+def needs_approval(c: Components, name: str) -> bool:
+    config = next((e for e in c.settings.editions if e.name == name), None)
+    return config is not None and config.requires_approval
+
+
 def theme(c: Components, edition: Edition) -> str:
     config = next((e for e in c.settings.editions if e.name == edition.name), None)
     return config.theme if config else "classic"
@@ -264,6 +335,10 @@ def send(
     message leaves, so a template error sends nothing.
     """
     edition = stored.edition
+    if stored.status == "draft" and needs_approval(c, edition.name):
+        report.held = True
+        report.notes.append(f"edition {edition.key} waits for an editor's approval; held")
+        return None
     if not edition.stories:
         report.notes.append(f"edition {edition.key} has no stories; nothing sent")
         return None
@@ -286,7 +361,7 @@ def send(
     def render_for(subscriber: Subscriber) -> RenderedEdition:
         return rendered[tuple(x.name for x in sections_for(edition, subscriber.topics))]
 
-    if stored.status == "draft":
+    if stored.status in ("draft", "approved"):
         c.store.set_edition_status(stored.id, "sending")
     before = c.store.ledger.counts(stored.id).get(DeliveryState.ACCEPTED.value, 0)
     step = progress.task("Delivering", c.store.subscribers.count())
@@ -379,7 +454,7 @@ def run(
         c.store.leases.release(lease, c.holder)
     if c.settings.delivery.transport == "outbox":
         report.outbox = str(c.settings.delivery.outbox_dir)
-    status = "ok" if report.failed_deliveries == 0 else "partial"
+    status = "held" if report.held else "ok" if report.failed_deliveries == 0 else "partial"
     period = stored.edition.period
     c.store.runs.finish(run_id, status, c.clock(), summary=_summary(report), period=period)
     return report
@@ -389,6 +464,9 @@ def _summary(report: RunReport) -> dict[str, object]:
     return {
         "sources_ok": sum(1 for s in report.sources if s.ok),
         "sources_failed": sum(1 for s in report.sources if not s.ok),
+        "sources_failing_in_a_row": sum(
+            1 for s in report.sources if s.failure_streak >= FAILURE_STREAK_ALERT
+        ),
         "articles": report.articles,
         "stories": report.stories,
         "delivered": report.delivered,

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 SCHEDULER_LEASE = "scheduler"
 JOB_TABLE = "apscheduler_jobs"
+APPROVAL_CHECK_MINUTES = 2  # how soon a held edition goes out once approved
 
 
 class Runner:
@@ -75,8 +76,31 @@ class Runner:
             report.delivered,
             report.already_delivered,
             report.failed_deliveries,
-            " (skipped: another process runs it)" if report.skipped else "",
+            " (skipped: another process runs it)"
+            if report.skipped
+            else " (held: waits for an editor's approval)"
+            if report.held
+            else "",
         )
+
+    def release_approved(self) -> None:
+        """Send editions that were held for approval at their time and have been
+        approved since, while their period lasts (a later one is sent from the desk)."""
+        c = self.components
+        for config in c.settings.editions:
+            if not config.requires_approval:
+                continue
+            stored = c.store.latest_edition(config.name)
+            if stored is None or stored.status != "approved":
+                continue
+            period = stored.edition.period
+            if period != pipeline.local_period(c.clock(), config.schedule.timezone):
+                continue
+            if c.store.runs.was_held(config.name, period):
+                log.info(
+                    "edition %s approved by %s; sending", stored.edition.key, stored.approved_by
+                )
+                self.edition(config.name, None)
 
     def collect(self) -> None:
         c = self.components
@@ -93,6 +117,8 @@ class Runner:
             run_id, "ok", c.clock(), summary={"new_articles": new, "failed_sources": failed}
         )
         log.info("collected %d new articles; failed sources: %s", new, ", ".join(failed) or "none")
+        for note in report.notes:  # sources failing runs in a row, teasers kept, ...
+            log.warning("%s", note)
 
 
 # The process's runner. APScheduler keeps jobs in the database as a function name and
@@ -110,10 +136,17 @@ def run_collect_job() -> None:
         _runner.collect()
 
 
-def sync_jobs(scheduler: BaseScheduler, c: Components) -> list[str]:
-    """Make the job store hold exactly the planned jobs (replace, add, remove)."""
+def sync_jobs(scheduler: BaseScheduler, c: Components, *, only_new: bool = False) -> list[str]:
+    """Make the job store hold exactly the planned jobs (replace, add, remove).
+
+    ``only_new`` adds the jobs that are missing and touches no other: the periodic
+    check for time zones that subscribers chose since (a replaced job would get a
+    fresh next run time, and one due that very second would be skipped)."""
     grace = c.settings.scheduler.misfire_grace_minutes * 60
     wanted = planned_jobs(c)
+    if only_new:
+        present = {job.id for job in scheduler.get_jobs(jobstore="default")}
+        wanted = [job for job in wanted if job.id not in present]
     for job in wanted:
         func = run_collect_job if job.kind == "collect" else run_edition_job
         args = () if job.kind == "collect" else (job.edition, job.timezone)
@@ -129,6 +162,8 @@ def sync_jobs(scheduler: BaseScheduler, c: Components) -> list[str]:
             max_instances=1,
             jobstore="default",
         )
+    if only_new:
+        return [job.id for job in wanted]
     ids = {job.id for job in wanted}
     for existing in scheduler.get_jobs(jobstore="default"):
         if existing.id not in ids:
@@ -195,6 +230,31 @@ def run_scheduler(c: Components, reload: Callable[[], Components] | None = None)
         IntervalTrigger(seconds=max(1, ttl.total_seconds() / 3)),
         id="lease",
         jobstore="process",
+    )
+
+    scheduler.add_job(
+        lambda: runner.release_approved(),
+        IntervalTrigger(minutes=APPROVAL_CHECK_MINUTES),
+        id="approvals",
+        jobstore="process",
+        coalesce=True,
+        max_instances=1,
+    )
+
+    def new_time_zones() -> None:
+        """Local-time editions get a job for a time zone a subscriber chose since
+        (preferences page, sign-up, import) without waiting for a reload."""
+        added = sync_jobs(scheduler, runner.components, only_new=True)
+        if added:
+            log.info("scheduled %s", ", ".join(added))
+
+    scheduler.add_job(
+        new_time_zones,
+        IntervalTrigger(minutes=APPROVAL_CHECK_MINUTES * 5),
+        id="time-zones",
+        jobstore="process",
+        coalesce=True,
+        max_instances=1,
     )
 
     def reload_now() -> None:

@@ -139,16 +139,25 @@ def health(c: Components, now: datetime) -> dict[str, Any]:
         last_due = trigger.last_due(now)
         last = c.store.runs.last_success(edition.name)
         started = last.started_at if last else None
+        latest = next(iter(c.store.runs.recent(1, edition=edition.name)), None)
+        # Waiting for an editor's approval is not a fault of the installation.
+        held = bool(
+            latest is not None
+            and latest.status == "held"
+            and (last_due is None or latest.started_at >= last_due - lead - grace)
+        )
         overdue = bool(
             last_due is not None
             and first is not None
             and first < last_due
             and now > last_due + grace
             and (started is None or started < last_due - lead - grace)
+            and not held
         )
         editions[edition.name] = {
             "last_success": started.isoformat() if started else None,
             "last_due": last_due.isoformat() if last_due else None,
             "overdue": overdue,
+            "held_for_approval": held,
         }
     return {"healthy": not any(e["overdue"] for e in editions.values()), "editions": editions}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from digest.models import Edition, Section, Story, StoryLink
+from digest.models import Edition, Ranking, Section, Story, StoryLink, StoryRef
 
 
 def edition_to_dict(edition: Edition) -> dict[str, Any]:
@@ -34,6 +34,12 @@ def _story_to_dict(story: Story) -> dict[str, Any]:
         "headline": story.headline,
         "summary": story.summary,
         "score": round(story.score, 4),
+        "ranking": _ranking_to_dict(story.ranking) if story.ranking else None,
+        "update_of": (
+            {"edition": story.update_of.edition, "story": story.update_of.story}
+            if story.update_of
+            else None
+        ),
         "published": story.published.isoformat() if story.published else None,
         "image": story.image,
         "articles": [link.article_id for link in story.articles],
@@ -41,6 +47,16 @@ def _story_to_dict(story: Story) -> dict[str, Any]:
             {"id": link.article_id, "source": link.source, "title": link.title, "url": link.url}
             for link in story.articles
         ],
+    }
+
+
+def _ranking_to_dict(ranking: Ranking) -> dict[str, Any]:
+    """Why the story ranks where it does: total = (outlets + freshness) * weight."""
+    return {
+        "outlets": ranking.outlets,
+        "freshness": round(ranking.freshness, 4),
+        "weight": ranking.weight,
+        "total": round(ranking.total, 4),
     }
 
 
@@ -75,4 +91,28 @@ def _story_from_dict(data: dict[str, Any]) -> Story:
             StoryLink(article_id=s["id"], source=s["source"], title=s["title"], url=s.get("url"))
             for s in data["sources"]
         ),
+        # Editions stored before rankings and updates were recorded have neither.
+        ranking=(
+            Ranking(
+                outlets=int(ranking["outlets"]),
+                freshness=float(ranking["freshness"]),
+                weight=float(ranking.get("weight", 1.0)),
+            )
+            if (ranking := data.get("ranking"))
+            else None
+        ),
+        update_of=(
+            StoryRef(edition=str(ref["edition"]), story=str(ref["story"]))
+            if (ref := data.get("update_of"))
+            else None
+        ),
     )
+
+
+def story_to_dict(story: Story) -> dict[str, Any]:
+    """One story as in the edition JSON (for editors' saved copies)."""
+    return _story_to_dict(story)
+
+
+def story_from_dict(data: dict[str, Any]) -> Story:
+    return _story_from_dict(data)

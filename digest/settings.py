@@ -62,7 +62,7 @@ def check_email(value: str) -> str:
 def check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
         raise ValueError(f"{value!r} is not an IANA time zone (e.g. 'Europe/Madrid')") from None
     return value
 
@@ -77,8 +77,16 @@ class SourceSettings(_Frozen):
     topic: str | None = None
     limit: int | None = Field(default=None, ge=1)
     enabled: bool = True
+    # Multiplies the ranking score of the stories this source tells (the highest
+    # weight among a story's sources counts): 2 ranks them as if told twice as widely.
+    weight: float = Field(default=1.0, ge=0.1, le=10.0)
     # Allow fetching from loopback or private addresses (an intranet feed, a test host).
     local: bool = False
+    # Feeds: for an item that carries only a teaser, fetch the linked page and use its
+    # main text (the teaser stays when that fails, and the run report says why).
+    full_text: bool = False
+    # A BCP 47 tag ("en", "pt-BR") kept on the articles; else the feed's or page's own.
+    language: str | None = None
 
     _resolve_path = field_validator("path")(
         lambda v, info: _resolve(v, info) if v is not None else None
@@ -91,6 +99,13 @@ class SourceSettings(_Frozen):
             raise ValueError(f"{value!r} is not an http(s) URL (use 'path' for a local file)")
         return value
 
+    @field_validator("language")
+    @classmethod
+    def _language_tag(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}", value):
+            raise ValueError(f"{value!r} is not a language tag (e.g. 'en', 'pt-BR')")
+        return value
+
     @model_validator(mode="after")
     def _location(self) -> SourceSettings:
         if self.kind == "folder" and self.path is None:
@@ -99,6 +114,8 @@ class SourceSettings(_Frozen):
             raise ValueError(f"source {self.name!r}: a page source needs 'url'")
         if self.kind == "feed" and (self.url is None) == (self.path is None):
             raise ValueError(f"source {self.name!r}: a feed source needs one of 'url' or 'path'")
+        if self.full_text and self.kind != "feed":
+            raise ValueError(f"source {self.name!r}: full_text applies to feed sources only")
         return self
 
     @property
@@ -145,6 +162,8 @@ class EditionSettings(_Frozen):
     # wherever you are"); the edition is built once per date, by the first group.
     local_time: bool = False
     theme: Literal["classic", "paper"] = "classic"
+    # Held (never sent, by the scheduler or `digest send`) until an editor approves it.
+    requires_approval: bool = False
 
     @field_validator("name")
     @classmethod

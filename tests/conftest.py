@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,9 @@ class LocalServer:
         self.routes: dict[str, Route] = {}
         self.scripts: dict[str, list[Route]] = {}  # answered in order, then `routes`
         self.requests: list[str] = []
+        self.headers: list[dict[str, str]] = []  # of each request, in order
+        # Paths answered by a function of the request handler (304s, endless bodies ...).
+        self.handlers: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
         self.delay = 0.0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -83,6 +87,7 @@ class LocalServer:
             def do_GET(self) -> None:
                 with server._lock:
                     server.requests.append(self.path)
+                    server.headers.append({k.lower(): v for k, v in self.headers.items()})
                     server.in_flight += 1
                     server.max_in_flight = max(server.max_in_flight, server.in_flight)
                     script = server.scripts.get(self.path)
@@ -94,6 +99,10 @@ class LocalServer:
                 try:
                     if server.delay:
                         time.sleep(server.delay)
+                    custom = server.handlers.get(self.path)
+                    if custom is not None:
+                        custom(self)
+                        return
                     self._answer(route)
                 finally:
                     with server._lock:

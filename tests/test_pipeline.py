@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from digest import pipeline
 from digest.components import Components, build_components
 from digest.errors import ConfigError, RenderError
-from digest.models import RunReport
+from digest.models import RunReport, SentStory, Story, StoryRef
+from digest.serialise import edition_to_dict
 from digest.settings import load_settings
 from digest.transports import MemoryTransport
 from tests.conftest import FIXED_NOW, make_article
@@ -121,3 +123,168 @@ def test_preview_is_written(project: Path, tmp_path: Path) -> None:
     assert html.read_text().lower().startswith("<!doctype html>")
     assert stored.edition.stories[0].headline in text.read_text()
     assert os.path.getsize(html) < 102 * 1024
+
+
+# -- stories already sent; the ranking explained ---------------------------------------
+
+# Late reports on sample story 8 (Storm Bertil), which the morning edition sends.
+STORM_REWRITE = """Storm Bertil leaves 41,000 homes without electricity
+
+Storm Bertil swept across the north coast overnight into Friday, with the National Weather Institute recording a gust of 142 km/h at the Gull Island lighthouse.
+
+Around 41,000 homes were left without electricity at the storm's peak, according to grid operator Northgrid. At noon on Friday 17,500 households were still without power, most of them around Millbrook and Kestrel Bay.
+
+In Millbrook a 67-year-old man was seriously injured when a tree fell onto his car. He is said to be in a stable condition.
+
+Coastlink cancelled its ferries between Port Alder and Gull Island, and Northern Railways shut the line between Millbrook and Ashby Cross because of fallen trees.
+
+The amber wind warning for the coast stays in force until 6 p.m. on Friday.
+"""
+STORM_FOLLOW_UP = """Power back for most homes as Storm Bertil clean-up begins
+
+Northgrid said on Saturday that all but 2,300 of the 41,000 homes that lost power during Storm Bertil had been reconnected, and that the last households around Kestrel Bay should have electricity again by Sunday evening.
+
+The grid operator brought in 120 engineers from Veldmark to help its own crews, who worked through the night to replace 38 broken poles along the Millbrook road.
+
+Northern Railways reopened the line between Millbrook and Ashby Cross at 5.40 on Saturday morning after clearing fallen trees, but warned of delays until Monday while a damaged signal at Oakfield is repaired.
+
+Coastlink said its Gull Island ferries would run again from Sunday, with an extra sailing at 14.15 for passengers stranded on the island.
+
+Rangers on Gull Island counted 1,180 grey seal pups on the lower beaches and said losses to the storm had been lower than feared. Senior ranger Tom Eklund called it "a small miracle".
+
+The 67-year-old driver injured in Millbrook has been moved out of intensive care, Millbrook General Hospital said.
+"""
+
+
+def _on_clock(config: Path, clock: list[datetime]) -> tuple[Components, MemoryTransport]:
+    """Components whose clock the test moves (a collection, then a build, later)."""
+    transport = MemoryTransport()
+    settings = load_settings(config, {})
+    return build_components(settings, clock=lambda: clock[0], transport=transport), transport
+
+
+def _late_desk(config: Path, text: str) -> None:
+    """A folder source whose one article arrives after the first collection."""
+    folder = config.parent.parent / "late"
+    folder.mkdir(exist_ok=True)
+    (folder / "storm.txt").write_text(text, encoding="utf-8")
+    desk = '\n[[sources]]\nname = "Late Desk"\nkind = "folder"\npath = "../late"\n'
+    config.write_text(config.read_text() + desk)
+
+
+def _storm(stories: list[Story]) -> Story:
+    (story,) = [s for s in stories if "Storm Bertil" in s.headline]
+    return story
+
+
+@pytest.mark.parametrize("late", ["rewrite", "follow-up"])
+def test_a_sent_story_is_repeated_only_as_an_update_with_new_reporting(
+    project: Path, late: str
+) -> None:
+    clock = [FIXED_NOW]
+    morning, _ = _on_clock(project, clock)
+    pipeline.run(morning, None)  # collect, build and send the edition of 2026-11-27
+    sent = morning.store.get_edition("morning", "2026-11-27")
+    assert sent is not None and sent.status == "sent"
+    storm = _storm(sent.edition.stories)
+    sent_ids = {link.article_id for s in sent.edition.stories for link in s.articles}
+
+    # The same day, a second collection brings a late report on the storm ...
+    _late_desk(project, STORM_REWRITE if late == "rewrite" else STORM_FOLLOW_UP)
+    clock[0] = FIXED_NOW + timedelta(hours=4)
+    later, transport = _on_clock(project, clock)
+    assert pipeline.collect(later, RunReport()) == 1
+    # ... and the next morning's edition is built and sent.
+    clock[0] = FIXED_NOW + timedelta(days=1)
+    pipeline.run(later, None)
+    stored = later.store.get_edition("morning", "2026-11-28")
+    assert stored is not None
+    edition = stored.edition
+    assert edition.stories  # the sample stories the caps left out yesterday
+    assert not sent_ids & {link.article_id for s in edition.stories for link in s.articles}
+    updates = [s for s in edition.stories if s.update_of is not None]
+    if late == "rewrite":
+        assert updates == []
+        assert all("Storm Bertil" not in s.headline for s in edition.stories)
+        assert all("Update:" not in m.text for m in transport.sent)
+        return
+    (update,) = updates
+    assert update.update_of == StoryRef("morning/2026-11-27", storm.id)
+    assert update.id != storm.id
+    assert [link.source for link in update.articles] == ["Late Desk"]
+    assert update.headline == "Power back for most homes as Storm Bertil clean-up begins"
+    assert "2,300" in update.summary and "142 km/h" not in update.summary
+    data = edition_to_dict(edition)
+    (story,) = [s for x in data["sections"] for s in x["stories"] if s["id"] == update.id]
+    assert story["update_of"] == {"edition": "morning/2026-11-27", "story": storm.id}
+    readers = [m for m in transport.sent if update.headline in m.text]
+    assert readers
+    for message in readers:
+        assert f"* Update: {update.headline}" in message.text
+        assert ">Update:</span>" in message.html
+
+
+def test_a_late_article_joins_its_story_in_a_draft_rebuild(project: Path) -> None:
+    clock = [FIXED_NOW]
+    first, _ = _on_clock(project, clock)
+    report = RunReport()
+    pipeline.collect(first, report)
+    draft = pipeline.build(first, None, report)
+    storm = _storm(draft.edition.stories)
+
+    _late_desk(project, STORM_REWRITE)
+    clock[0] = FIXED_NOW + timedelta(hours=1)  # 08:00 in Madrid: the same edition
+    later, _ = _on_clock(project, clock)
+    assert pipeline.collect(later, RunReport()) == 1
+    rebuilt = pipeline.build(later, None, RunReport())
+    assert (rebuilt.id, rebuilt.status) == (draft.id, "draft")
+    joined = _storm(rebuilt.edition.stories)
+    assert joined.update_of is None
+    assert joined.id == storm.id  # the lead is the same
+    before = {link.source for link in storm.articles}
+    assert {link.source for link in joined.articles} == before | {"Late Desk"}
+
+
+def test_build_edition_never_repeats_what_was_sent(project: Path) -> None:
+    config = load_settings(project, {}).edition(None)
+    sent = [
+        make_article(
+            f"s{n}",
+            source=f"Outlet {n}",
+            title="Storm Bertil",
+            text=STORM_REWRITE.split("\n\n", 1)[1],
+        )
+        for n in range(2)
+    ]
+    earlier = SentStory(StoryRef("morning/2026-11-27", "storm"), tuple(sent))
+    fresh = make_article(
+        "new",
+        title="Library opens late",
+        text="The city library will stay open until ten at night from next month, the council said on Monday.",
+    )
+    edition = pipeline.build_edition(
+        [fresh, *sent], config, FIXED_NOW, capped=False, sent=[earlier]
+    )
+    assert [link.article_id for s in edition.stories for link in s.articles] == ["new"]
+
+
+def test_source_weights_reach_the_ranking_in_the_edition_json(project: Path) -> None:
+    civic = 'name = "Civic Wire"\nkind = "feed"\n'
+    project.write_text(project.read_text().replace(civic, civic + "weight = 3.0\n"))
+    c, _ = _components(project)
+    report = RunReport()
+    pipeline.collect(c, report)
+    edition = pipeline.build(c, None, report).edition
+    stories = edition_to_dict(edition)["sections"]
+    scored = [s for section in stories for s in section["stories"]]
+    assert scored and all(s["ranking"]["total"] == s["score"] for s in scored)
+    for story in scored:
+        ranking = story["ranking"]
+        wire = any(x["source"] == "Civic Wire" for x in story["sources"])
+        assert ranking["weight"] == (3.0 if wire else 1.0)
+        assert ranking["outlets"] == len({x["source"] for x in story["sources"]})
+        assert ranking["total"] == pytest.approx(
+            (ranking["outlets"] + ranking["freshness"]) * ranking["weight"], abs=1e-3
+        )
+    top = max(edition.stories, key=lambda s: s.score)
+    assert top.ranking is not None and top.ranking.weight == 3.0

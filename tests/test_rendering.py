@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from digest.errors import RenderError
-from digest.models import Edition, Section, Story, StoryLink, Subscriber
+from digest.models import Edition, Section, Story, StoryLink, StoryRef, Subscriber
 from digest.rendering import Renderer, sections_for
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -241,3 +241,16 @@ def test_web_page_has_every_story_and_no_placeholders(renderer: Renderer) -> Non
     assert "__dg" not in page and "Hello," in page
     for n in (1, 2, 3):
         assert f"https://harbourtimes.example/{n}" in page
+
+
+def test_an_update_is_labelled_in_both_parts(renderer: Renderer) -> None:
+    update = replace(_story(1), update_of=StoryRef("morning/2026-11-26", "s0"))
+    html, text = _personal(renderer, _edition(Section("World", (update, _story(2)))))
+    assert "* Update: Council approves plan number 1\n" in text
+    assert "* Council approves plan number 2\n" in text and text.count("Update:") == 1
+    assert re.search(
+        r'<span class="dg-update" style="color: ?#[0-9a-f]{6};?">Update:</span> '
+        r'<a href="https://harbourtimes.example/1"',
+        html,
+    )
+    assert html.count(">Update:</span>") == 1

@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from digest import pipeline
 from digest.components import Components, build_components
-from digest.models import RenderedMessage
+from digest.models import RenderedMessage, Subscriber
 from digest.scheduler import JOB_TABLE, Runner, sync_jobs, wait_for_lease
 from digest.schedules import LeadTrigger, health, planned_jobs, schedule_table
 from digest.settings import load_settings
@@ -377,6 +377,26 @@ def test_health_turns_unhealthy_when_an_edition_is_overdue(project: Path) -> Non
     assert status["healthy"] is True and status["editions"]["morning"]["last_success"]
 
 
+def test_an_edition_held_for_approval_is_reported_not_overdue(project: Path) -> None:
+    text = project.read_text(encoding="utf-8")
+    project.write_text(
+        text.replace('name = "morning"\n', 'name = "morning"\nrequires_approval = true\n')
+    )
+    clock = Clock(utc("2026-11-27T05:00:00"))
+    c, _ = _components(project, clock)
+    Runner(c).collect()
+    clock.now = utc("2026-11-27T06:00:00")  # due
+    Runner(c).edition("morning", None)
+    clock.now = utc("2026-11-27T06:40:00")
+    status = health(c, clock())
+    morning = status["editions"]["morning"]
+    assert morning["held_for_approval"] is True and morning["overdue"] is False
+    assert status["healthy"] is True
+    stored = c.store.latest_edition("morning")
+    assert stored is not None and stored.status == "draft"
+    assert c.store.ledger.counts(stored.id) == {}
+
+
 def test_schedule_table_local_and_utc(project: Path) -> None:
     c, _ = _components(project, Clock(utc("2026-11-27T12:00:30")))
     rows = {r["job"]: r for r in schedule_table(c, c.clock())}
@@ -486,3 +506,25 @@ def test_scheduler_process_stands_by_reloads_and_stops(project: Path) -> None:
         for proc in (first, locals().get("second")):
             if proc is not None and proc.poll() is None:
                 proc.kill()
+
+
+def test_a_time_zone_chosen_later_gets_its_job_without_touching_the_others(
+    project: Path, tmp_path: Path
+) -> None:
+    _configure(project, "0 7 * * *", "Europe/Madrid", "\nlocal_time = true")
+    c, _ = _components(project, Clock(datetime.now(UTC)))
+    c.store.subscribers.upsert(c.subscribers(), c.clock())
+    s = BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=f"sqlite:///{tmp_path / 'jobs.db'}")},
+        timezone="UTC",
+    )
+    s.start(paused=True)
+    sync_jobs(s, c)
+    before = {j.id: j.next_run_time for j in s.get_jobs()}
+    assert "edition:morning@Asia/Tokyo" not in before
+    c.store.subscribers.upsert([Subscriber("new@mail.example", timezone="Asia/Tokyo")], c.clock())
+    assert sync_jobs(s, c, only_new=True) == ["edition:morning@Asia/Tokyo"]
+    after = {j.id: j.next_run_time for j in s.get_jobs()}
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert sync_jobs(s, c, only_new=True) == []
+    s.shutdown(wait=False)

@@ -174,6 +174,16 @@ def test_duplicate_edition_names(tmp_path: Path) -> None:
     assert "editions: duplicate name(s) morning" in str(error)
 
 
+def test_source_weight_defaults_to_one_and_is_bounded(tmp_path: Path) -> None:
+    assert {s.weight for s in load_settings(SHIPPED, {}).sources} == {1.0}
+    civic = 'name = "Civic Wire"\nkind = "feed"\n'
+    weighted = load_settings(_write(tmp_path, _edit(civic, civic + "weight = 2.5\n")), {})
+    assert weighted.sources[2].weight == 2.5
+    for bad in ("0", "-1", "11"):
+        error = _config_error(_write(tmp_path, _edit(civic, civic + f"weight = {bad}\n")))
+        assert error.field == "sources[2].weight"
+
+
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
     error = _config_error(tmp_path / "nowhere.toml")
     assert "not found" in str(error)

@@ -127,7 +127,10 @@ def test_page_with_unknown_charset_falls_back_to_utf8(local_server: LocalServer,
 
 def test_page_that_is_not_html_is_refused(local_server: LocalServer, client) -> None:  # type: ignore[no-untyped-def]
     url = local_server.serve("/img.png", b"\x89PNG", content_type="image/png")
-    with pytest.raises(SourceError, match="not a web page"):
+    with pytest.raises(SourceError, match=r"binary content \(image/png\), skipped"):
+        PageSource("Page", url, client, local=True).fetch()
+    url = local_server.serve("/data.json", b'{"a": 1}', content_type="application/json")
+    with pytest.raises(SourceError, match="is application/json, not a web page"):
         PageSource("Page", url, client, local=True).fetch()
 
 
@@ -170,14 +173,15 @@ def test_redirect_to_a_metadata_address_is_refused() -> None:
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(str(request.url))
+        seen.append(f"{request.url} Host: {request.headers['host']}")
         return httpx.Response(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as c:
         fetcher = Fetcher(c, resolver=lambda host: ["93.184.216.34"])
         with pytest.raises(SourceError, match=r"169\.254\.169\.254.*private or local"):
             fetcher.get("News", "http://news.example/feed.xml")
-    assert seen == ["http://news.example/feed.xml"]  # the metadata address was never asked
+    # The checked address was asked (pinned: DNS is not asked again); the metadata one never.
+    assert seen == ["http://93.184.216.34/feed.xml Host: news.example"]
 
 
 def test_redirects_are_followed_up_to_a_limit(local_server: LocalServer) -> None:

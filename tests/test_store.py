@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.exc import StatementError
 
-from digest.models import Edition, Section, Story, StoryLink
+from digest.models import Edition, Ranking, Section, Story, StoryLink, StoryRef
+from digest.serialise import edition_from_dict, edition_to_dict
 from digest.store import Store, open_store
 from digest.store.schema import metadata
 from tests.conftest import FIXED_NOW, make_article
@@ -74,6 +76,22 @@ def test_articles_for_edition_respects_window_and_sent_editions(store: Store) ->
     assert {a.id for a in store.articles_for_edition("evening", since)} == {"a1", "a2"}
 
 
+def test_sent_stories_are_those_of_editions_no_longer_drafts(store: Store) -> None:
+    store.add_articles([make_article("a1"), make_article("a2")], FIXED_NOW - timedelta(days=1))
+    store.add_articles([make_article("a3")], FIXED_NOW)
+    yesterday = store.save_draft(_edition("2026-11-26", ("a1", "a2")))
+    store.save_draft(_edition("2026-11-27", ("a3",)))  # today's draft: not sent
+    since = FIXED_NOW - timedelta(hours=48)
+    assert store.sent_stories("morning", since) == []
+    store.set_edition_status(yesterday.id, "sent")
+    (sent,) = store.sent_stories("morning", since)
+    assert sent.ref == StoryRef("morning/2026-11-26", "s1")
+    assert [a.id for a in sent.articles] == ["a1", "a2"]
+    assert sent.articles[0].text == make_article("a1").text
+    assert store.sent_stories("evening", since) == []
+    assert store.sent_stories("morning", FIXED_NOW + timedelta(hours=1)) == []  # built before
+
+
 def test_a_sent_edition_is_never_replaced(store: Store) -> None:
     store.add_articles([make_article("a1"), make_article("a2")], FIXED_NOW)
     first = store.save_draft(_edition(article_ids=("a1",)))
@@ -96,6 +114,59 @@ def test_edition_round_trips_through_json(store: Store) -> None:
     assert stored.edition == _edition()
 
 
+def test_ranking_and_update_round_trip_through_json(store: Store) -> None:
+    edition = _edition()
+    story = replace(
+        edition.sections[0].stories[0],
+        score=5.0,
+        ranking=Ranking(outlets=2, freshness=0.5, weight=2.0),
+        update_of=StoryRef("morning/2026-11-26", "s0"),
+    )
+    edition = replace(edition, sections=(Section("World", (story,)),))
+    data = edition_to_dict(edition)
+    assert data["sections"][0]["stories"][0]["ranking"] == {
+        "outlets": 2,
+        "freshness": 0.5,
+        "weight": 2.0,
+        "total": 5.0,
+    }
+    assert data["sections"][0]["stories"][0]["update_of"] == {
+        "edition": "morning/2026-11-26",
+        "story": "s0",
+    }
+    store.add_articles([make_article("a1")], FIXED_NOW)
+    store.save_draft(edition)
+    stored = store.latest_edition("morning")
+    assert stored is not None and stored.edition == edition
+
+
+def test_an_edition_stored_before_rankings_still_loads() -> None:
+    data = edition_to_dict(_edition())
+    for story in data["sections"][0]["stories"]:
+        del story["ranking"], story["update_of"]
+    (story,) = edition_from_dict(data).stories
+    assert story.ranking is None and story.update_of is None
+
+
 def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="naive"):
         store.add_articles([make_article("a1")], FIXED_NOW.replace(tzinfo=None))
+
+
+def test_sent_editions_newest_first_and_never_drafts(store: Store) -> None:
+    for period in ("2026-11-25", "2026-11-26", "2026-11-27"):
+        store.save_draft(_edition(period, article_ids=()))
+    for period in ("2026-11-25", "2026-11-26"):
+        stored = store.get_edition("morning", period)
+        assert stored is not None
+        store.set_edition_status(stored.id, "sent")
+
+    listed = store.sent_editions()
+
+    assert [(e.name, e.period) for e in listed] == [
+        ("morning", "2026-11-26"),
+        ("morning", "2026-11-25"),
+    ]
+    assert store.edition_status("morning", "2026-11-26") == "sent"
+    assert store.edition_status("morning", "2026-11-27") == "draft"
+    assert store.edition_status("morning", "2026-01-01") is None

@@ -153,3 +153,10 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_csv_with_byte_order_mark(tmp_path: Path) -> None:
     path = _csv(tmp_path, "\ufeff" + HEADER + "ana@mail.example,Ana,UTC,\n")
     assert load_subscribers(path) == [Subscriber("ana@mail.example", "Ana")]
+
+
+@pytest.mark.parametrize("zone", ["Europe", "America"])
+def test_a_time_zone_folder_is_a_bad_time_zone_not_a_crash(tmp_path: Path, zone: str) -> None:
+    # ZoneInfo("Europe") raises IsADirectoryError, not ValueError.
+    path = _csv(tmp_path, HEADER + f"ana@mail.example,Ana,{zone},\n")
+    assert f"'{zone}' is not an IANA time zone" in _error(path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from digest.tokens import sign, verify
@@ -80,3 +82,57 @@ def test_garbage_token(garbage: str) -> None:
 def test_garbage_token_with_non_ascii_signature() -> None:
     # "YQ" decodes to "a", so the comparison is reached with a non-ASCII string.
     assert verify(KEY, "unsubscribe", "YQ.é") is None
+
+
+# --- expiring tokens ------------------------------------------------------------------
+
+ISSUED = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+EXPIRES = ISSUED + timedelta(hours=48)
+
+
+def test_expiring_token_verifies_until_its_expiry() -> None:
+    token = sign(KEY, "signup", EMAIL, expires=EXPIRES)
+
+    assert verify(KEY, "signup", token, now=ISSUED) == EMAIL
+    assert verify(KEY, "signup", token, now=EXPIRES - timedelta(seconds=1)) == EMAIL
+    assert verify(KEY, "signup", token, now=EXPIRES) is None
+    assert verify(KEY, "signup", token, now=EXPIRES + timedelta(days=30)) is None
+
+
+def test_expiring_token_is_url_safe_and_carries_the_expiry() -> None:
+    token = sign(KEY, "signup", "ana+news@mail.example?x=1", expires=EXPIRES)
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+    assert token.split(".")[1] == str(int(EXPIRES.timestamp()))
+
+
+def test_moving_the_expiry_breaks_the_token() -> None:
+    value, stamp, mac = sign(KEY, "signup", EMAIL, expires=EXPIRES).split(".")
+    later = str(int(stamp) + 86400)
+    assert verify(KEY, "signup", f"{value}.{later}.{mac}", now=EXPIRES) is None
+    assert verify(KEY, "signup", f"{value}.{later}.{mac}", now=ISSUED) is None
+
+
+def test_expiring_and_plain_tokens_never_stand_in_for_each_other() -> None:
+    plain = sign(KEY, "signup", EMAIL)
+    expiring = sign(KEY, "signup", EMAIL, expires=EXPIRES)
+
+    assert verify(KEY, "signup", plain, now=ISSUED) is None  # a purpose that must expire
+    assert verify(KEY, "signup", expiring) is None  # a purpose that never expires
+
+
+def test_expiring_token_wrong_key_or_purpose() -> None:
+    token = sign(KEY, "signup", EMAIL, expires=EXPIRES)
+    assert verify(OTHER_KEY, "signup", token, now=ISSUED) is None
+    assert verify(KEY, "preferences", token, now=ISSUED) is None
+
+
+@pytest.mark.parametrize(
+    "garbage", ["", "..", "a.b.c", "YQ.99999999999999.x", "YQ.-1.x", "YQ.1e9.x"]
+)
+def test_garbage_expiring_token(garbage: str) -> None:
+    assert verify(KEY, "signup", garbage, now=ISSUED) is None
+
+
+def test_naive_expiry_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        sign(KEY, "signup", EMAIL, expires=datetime(2026, 1, 1))

@@ -90,3 +90,14 @@ def test_memory_transport_keeps_messages() -> None:
     assert transport.send(_message("a@mail.example", "b@mail.example")) == "memory-2"
     assert [m.to.email for m in transport.sent] == ["a@mail.example", "b@mail.example"]
     assert transport.sent[0].html == "<html><body><p>Hello Ana López,</p></body></html>"
+
+
+def test_a_long_unsubscribe_url_stays_literal_in_the_raw_header(tmp_path: Path) -> None:
+    """Mail clients read List-Unsubscribe raw: a URL folded into RFC 2047 encoded
+    words (Python's default for a word longer than 78 characters) breaks one-click."""
+    url = "https://digest.example.org/unsubscribe/" + "YW5hLmxvcGV6QG1haWwuZXhhbXBsZQ" * 3
+    envelope = Envelope(RENDERED, (Recipient(1, Subscriber("ana@mail.example"), url),))
+    _outbox(tmp_path).send(envelope)
+    [path] = list(tmp_path.glob("*.eml"))
+    raw = path.read_bytes().decode("ascii")
+    assert f"List-Unsubscribe: <{url}>\n" in raw

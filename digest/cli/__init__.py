@@ -23,11 +23,12 @@ from rich.table import Table
 from digest import pipeline
 from digest.components import Components, build_components, build_renderer
 from digest.errors import DigestError, NotFoundError
-from digest.models import RunReport
+from digest.models import RunReport, SourceReport
 from digest.offline import article_from_record, extract_record, read_jsonl, write_jsonl
 from digest.serialise import edition_to_dict
 from digest.settings import Settings, config_path, load_settings
 from digest.store import StoredEdition
+from digest.store.health import FAILURE_STREAK_ALERT
 
 app = typer.Typer(
     help="Build and send a newsletter digest from feeds, pages and saved articles.",
@@ -41,6 +42,8 @@ schedule_app = typer.Typer(help="Inspect the schedule.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
 subscribers_app = typer.Typer(help="Manage the subscriber list.", no_args_is_help=True)
 app.add_typer(subscribers_app, name="subscribers")
+users_app = typer.Typer(help="Manage editor accounts (the web desk).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 out = Console()
 err = Console(stderr=True)
@@ -110,13 +113,7 @@ def _report(report: RunReport) -> None:
     for column in ("source", "status", "fetched", "new", "error"):
         table.add_column(column)
     for s in report.sources:
-        table.add_row(
-            s.name,
-            "[green]ok[/]" if s.ok else "[red]failed[/]",
-            str(s.fetched),
-            str(s.new),
-            s.error or "",
-        )
+        table.add_row(s.name, _source_status(s), str(s.fetched), str(s.new), s.error or "")
     if report.sources:
         out.print(table)
     summary = Table(title="Run summary", show_header=False)
@@ -125,6 +122,7 @@ def _report(report: RunReport) -> None:
     ok = sum(1 for s in report.sources if s.ok)
     rows = [
         ("sources ok / failed", f"{ok} / {len(report.sources) - ok}"),
+        *_failing_sources(report),
         ("documents skipped", str(len(report.documents_skipped))),
         ("edition", report.edition or "-"),
         ("articles in edition", str(report.articles)),
@@ -155,6 +153,23 @@ def _report(report: RunReport) -> None:
         out.print(f"[yellow]skipped[/] {skipped}", markup=True, highlight=False)
     for note in report.notes:
         out.print(f"note: {note}", highlight=False)
+
+
+def _source_status(s: SourceReport) -> str:
+    if s.not_modified:
+        return "[dim]not modified[/]"
+    if s.ok:
+        return "[green]ok[/]"
+    if s.failure_streak >= FAILURE_STREAK_ALERT:
+        return f"[bold red]failed ({s.failure_streak} runs in a row)[/]"
+    return "[red]failed[/]"
+
+
+def _failing_sources(report: RunReport) -> list[tuple[str, str]]:
+    flagged = [s.name for s in report.sources if s.failure_streak >= FAILURE_STREAK_ALERT]
+    if not flagged:
+        return []
+    return [(f"failing {FAILURE_STREAK_ALERT}+ runs in a row", ", ".join(flagged))]
 
 
 @app.command()
@@ -246,7 +261,10 @@ def _offline_build(
         raise typer.BadParameter("--articles needs --out EDITION.json", param_hint="--out")
     config = settings.edition(edition_name)
     loaded = [article_from_record(record) for _, record in read_jsonl(articles_path)]
-    edition = pipeline.build_edition(loaded, config, datetime.now(UTC), capped=not all_stories)
+    weights = {source.name: source.weight for source in settings.sources}
+    edition = pipeline.build_edition(
+        loaded, config, datetime.now(UTC), capped=not all_stories, weights=weights
+    )
     _write_json(out_file, edition_to_dict(edition))
     if html or text:
         message = build_renderer(settings).preview(edition, config.preheader, theme=config.theme)
@@ -352,6 +370,7 @@ def config_check(config: ConfigOption = None) -> None:
 
 # The operations commands register themselves on `app` when imported.
 from digest.cli import operations  # noqa: E402,F401
+from digest.cli import sources as _sources  # noqa: E402,F401
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ the scheduler. Registered on the app of :mod:`digest.cli`."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +21,7 @@ from digest.cli import (
     schedule_app,
     settings_from,
     subscribers_app,
+    users_app,
 )
 from digest.components import build_components
 from digest.logs import configure_logging
@@ -80,7 +82,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
 ) -> None:
-    """Serve the web app: SendGrid's Event Webhook, unsubscribe links, /healthz."""
+    """Serve the web app: the editor's desk, subscriber pages, the archive, SendGrid's webhook."""
     import uvicorn
 
     from digest.web import create_app
@@ -177,3 +179,72 @@ def runs(
             counts,
         )
     out.print(table)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input")
+]
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The editor's email address (their login)")],
+    config: ConfigOption = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Create an editor account for the web desk (/desk); asks for the password."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        address = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        err.print(f"not an email address: {email}: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    password = _password(password_stdin)
+    with components_from(config) as c:
+        c.store.editors.add(address, password, c.clock())
+    out.print(f"editor {address} added", highlight=False)
+
+
+@users_app.command("password")
+def users_password(
+    email: Annotated[str, typer.Argument(help="The editor's email address")],
+    config: ConfigOption = None,
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a new password; ends the editor's open sessions."""
+    password = _password(password_stdin)
+    with components_from(config) as c:
+        found = c.store.editors.set_password(email, password)
+    if not found:
+        err.print(f"no editor {email}", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"password of {email} changed", highlight=False)
+
+
+@users_app.command("remove")
+def users_remove(
+    email: Annotated[str, typer.Argument(help="The editor's email address")],
+    config: ConfigOption = None,
+) -> None:
+    """Delete an editor account and its sessions."""
+    with components_from(config) as c:
+        found = c.store.editors.remove(email)
+    if not found:
+        err.print(f"no editor {email}", highlight=False)
+        raise typer.Exit(1)
+    out.print(f"editor {email} removed", highlight=False)
+
+
+@users_app.command("list")
+def users_list(config: ConfigOption = None) -> None:
+    """Editor accounts."""
+    with components_from(config) as c:
+        for email in c.store.editors.emails():
+            out.print(email, highlight=False)

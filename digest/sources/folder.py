@@ -24,12 +24,19 @@ class FolderSource:
     """Every readable article file directly in ``path``, in name order."""
 
     def __init__(
-        self, name: str, path: Path, *, topic: str | None = None, limit: int | None = None
+        self,
+        name: str,
+        path: Path,
+        *,
+        topic: str | None = None,
+        limit: int | None = None,
+        language: str | None = None,
     ) -> None:
         self.name = name
         self.path = path
         self.topic = topic
         self.limit = limit
+        self.language = language
         self.skipped: list[str] = []
 
     def fetch(self) -> list[RawDocument]:
@@ -52,7 +59,7 @@ class FolderSource:
                 continue
             if file.suffix.lower() in EMAIL_SUFFIXES:
                 try:
-                    documents.append(_email(self.name, file, self.topic))
+                    documents.append(_email(self.name, file, self.topic, self.language))
                 except (OSError, ValueError) as exc:
                     self.skipped.append(f"{file}: {exc}")
                 continue
@@ -65,12 +72,13 @@ class FolderSource:
                     text=None if is_html else content,
                     topic_hint=self.topic,
                     origin=str(file),
+                    language=self.language,
                 )
             )
         return documents
 
 
-def _email(source: str, file: Path, topic: str | None) -> RawDocument:
+def _email(source: str, file: Path, topic: str | None, language: str | None) -> RawDocument:
     """A newsletter saved as .eml: the subject is the title, the HTML part (else the
     text part) the body, the Date header the publication time."""
     message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
@@ -92,4 +100,5 @@ def _email(source: str, file: Path, topic: str | None) -> RawDocument:
         published=published,
         topic_hint=topic,
         origin=str(file),
+        language=language,
     )

@@ -7,7 +7,15 @@ adds what the open web needs.
   connection errors; redirects followed by hand, up to a limit.
 - Safety: links come from third parties, so a host resolving to a loopback,
   private, link-local, reserved or metadata address is refused, at every redirect
-  hop, unless the source is configured as local. Bodies are cut at ``max_bytes``.
+  hop, unless the source is configured as local. A plain-http connection then goes
+  to the address that was checked (the URL names the IP, the Host header the host),
+  so DNS cannot answer differently the second time (DNS rebinding). https needs no
+  pinning: a rebound address cannot show a certificate for the host, and the
+  handshake fails before a request is sent (pinning it would also let the pool reuse
+  one host's TLS connection for another host on the same address, unverified).
+  Bodies are cut at ``max_bytes`` (after gzip/deflate decoding).
+- Conditional GET: ``fetch`` sends If-None-Match / If-Modified-Since when given
+  the validators of the last answer; a 304 comes back as ``not_modified``.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
@@ -44,11 +52,28 @@ def make_client(timeout: float = 20.0) -> httpx.Client:
 
 
 def resolve(host: str) -> list[str]:
-    """Every address ``host`` resolves to."""
+    """Every address ``host`` resolves to, in the system's order of preference."""
     try:
-        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
-    except socket.gaierror as exc:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
         raise OSError(f"cannot resolve {host}: {exc}") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """One answer: the body of a 200, or a 304 with no body."""
+
+    url: str  # after redirects
+    status: int
+    body: bytes
+    content_type: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,63 +108,115 @@ class Fetcher:
 
     def get(self, source: str, url: str, *, allow_private: bool = False) -> tuple[bytes, str]:
         """The body (at most ``max_bytes``) and content type of ``url``."""
+        download = self.fetch(source, url, allow_private=allow_private)
+        return download.body, download.content_type
+
+    def fetch(
+        self,
+        source: str,
+        url: str,
+        *,
+        allow_private: bool = False,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Download:
+        """GET ``url`` following redirects; with ``etag`` / ``last_modified`` (from the
+        last answer) a server may answer 304, returned with an empty body."""
+        conditional = {}
+        if etag:
+            conditional["If-None-Match"] = etag
+        if last_modified:
+            conditional["If-Modified-Since"] = last_modified
         for _ in range(self.policy.max_redirects + 1):
-            host = self._check(source, url, allow_private)
-            status, location, body, content_type = self._request(source, host, url)
-            if 300 <= status < 400 and location:
-                url = urljoin(url, location)
+            target = self._target(source, url, allow_private)
+            response = self._request(source, target, url, conditional)
+            if response.location:
+                url = urljoin(url, response.location)
                 continue
-            return body, content_type
+            return Download(
+                url=url,
+                status=response.status,
+                body=response.body,
+                content_type=response.headers.get("content-type", ""),
+                etag=_header(response.headers, "etag"),
+                last_modified=_header(response.headers, "last-modified"),
+            )
         raise SourceError(source, f"more than {self.policy.max_redirects} redirects from {url}")
 
-    def _check(self, source: str, url: str, allow_private: bool) -> str:
+    def _target(self, source: str, url: str, allow_private: bool) -> _Target:
+        """Where to connect for ``url``: its host's addresses, each checked."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SourceError(source, f"{url} is not an http(s) URL")
         host = parts.hostname.lower()
-        if allow_private:
-            return host
         try:
             addresses = [host] if _is_ip(host) else self.resolver(host)
         except OSError as exc:
             raise SourceError(source, str(exc)) from None
+        if not addresses:
+            raise SourceError(source, f"cannot resolve {host}: no addresses")
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
-            if not ip.is_global or ip.is_multicast:
+            if not allow_private and (not ip.is_global or ip.is_multicast):
                 raise SourceError(
                     source,
                     f"refused to fetch {url}: {host} is {address}, a private or local address "
                     "(set local = true on the source to allow it)",
                 )
-        return host
+        return _Target(url, host, tuple(addresses))
 
-    def _request(self, source: str, host: str, url: str) -> tuple[int, str, bytes, str]:
-        attempt = 0
+    def _request(
+        self, source: str, target: _Target, url: str, conditional: dict[str, str]
+    ) -> _Answer:
+        attempt, address = 0, 0
         while True:
+            pinned, headers = target.pinned(address)
             try:
-                with self._host_slot(host), self.client.stream("GET", url) as response:
+                with (
+                    self._host_slot(target.host),
+                    self.client.stream(
+                        "GET", pinned, headers={**headers, **conditional}
+                    ) as response,
+                ):
                     status = response.status_code
                     if status == 429 or status >= 500:
                         wait = _retry_after(response.headers.get("Retry-After"))
                         raise _Retry(f"HTTP {status} from {url}", wait)
                     if status >= 400:
                         raise SourceError(source, f"HTTP {status} from {url}")
+                    if status == 304:
+                        return _Answer(status, "", b"", response.headers)
                     if 300 <= status < 400:
-                        return status, response.headers.get("location", ""), b"", ""
+                        location = response.headers.get("location", "")
+                        if not location:
+                            raise SourceError(
+                                source, f"HTTP {status} from {url} without a Location"
+                            )
+                        return _Answer(status, location, b"", response.headers)
                     body = self._read(source, url, response)
-                    return status, "", body, response.headers.get("content-type", "")
+                    return _Answer(status, "", body, response.headers)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if address + 1 < len(target.addresses):
+                    address += 1  # the host's next address, at once
+                    continue
+                address = 0
+                attempt = self._retry_or_give_up(source, url, attempt, exc)
             except (_Retry, httpx.TransportError) as exc:
-                attempt += 1
-                reason = str(exc) if isinstance(exc, _Retry) else f"{type(exc).__name__}: {exc}"
-                if attempt > self.policy.retries:
-                    raise SourceError(source, f"cannot fetch {url}: {reason}") from None
-                wait = exc.wait if isinstance(exc, _Retry) and exc.wait is not None else None
-                delay = wait if wait is not None else self.policy.backoff * 2 ** (attempt - 1)
-                self.sleep(min(delay, self.policy.max_retry_wait))
+                attempt = self._retry_or_give_up(source, url, attempt, exc)
             except httpx.HTTPError as exc:
                 raise SourceError(
                     source, f"cannot fetch {url}: {type(exc).__name__}: {exc}"
                 ) from None
+
+    def _retry_or_give_up(self, source: str, url: str, attempt: int, exc: Exception) -> int:
+        attempt += 1
+        reason = str(exc) if isinstance(exc, _Retry) else f"{type(exc).__name__}: {exc}"
+        if attempt > self.policy.retries:
+            raise SourceError(source, f"cannot fetch {url}: {reason}") from None
+        wait = exc.wait if isinstance(exc, _Retry) and exc.wait is not None else None
+        delay = wait if wait is not None else self.policy.backoff * 2 ** (attempt - 1)
+        self.sleep(min(delay, self.policy.max_retry_wait))
+        return attempt
 
     def _read(self, source: str, url: str, response: httpx.Response) -> bytes:
         body = bytearray()
@@ -177,6 +254,37 @@ class _HostSlot:
         self.semaphore.release()
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A URL and the checked addresses of its host."""
+
+    url: str
+    host: str
+    addresses: tuple[str, ...]
+
+    def pinned(self, index: int) -> tuple[str, dict[str, str]]:
+        """For plain http, the URL naming address ``index`` instead of the host and
+        the Host header that keeps the request what it was; https is left as is."""
+        parts = urlsplit(self.url)
+        if parts.scheme != "http" or _is_ip(self.host):
+            return self.url, {}
+        address = self.addresses[index].split("%", 1)[0]
+        literal = f"[{address}]" if ":" in address else address
+        port = f":{parts.port}" if parts.port is not None else ""
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{literal}{port}" if userinfo else f"{literal}{port}"
+        pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+        return pinned, {"Host": f"{self.host}{port}"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    status: int
+    location: str
+    body: bytes
+    headers: httpx.Headers
+
+
 class _Retry(Exception):
     def __init__(self, message: str, wait: float | None) -> None:
         super().__init__(message)
@@ -193,6 +301,12 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _header(headers: httpx.Headers, name: str) -> str | None:
+    value = headers.get(name)
+    # A validator is echoed back verbatim; an absurd one is not worth keeping.
+    return value if value and len(value) <= 1000 else None
 
 
 def _is_ip(host: str) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -20,8 +21,10 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from digest.errors import StoreError
-from digest.models import Article, Edition
+from digest.models import Article, Edition, SentStory, StoryRef
 from digest.serialise import edition_from_dict, edition_to_dict
+from digest.store.desk import EditionEdits, Editors
+from digest.store.health import HealthLog
 from digest.store.ledger import Ledger
 from digest.store.runs import Leases, RunLog
 from digest.store.schema import articles, edition_articles, editions
@@ -33,8 +36,19 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 @dataclass(frozen=True, slots=True)
 class StoredEdition:
     id: int
-    status: str  # draft | sending | sent
+    status: str  # draft | approved | sending | sent
     edition: Edition
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedEdition:
+    """A sent edition, as the public archive lists it."""
+
+    name: str
+    period: str
+    built_at: datetime
 
 
 def open_store(url: str) -> Store:
@@ -88,6 +102,9 @@ class Store:
         self.subscribers = SubscriberStore(engine)
         self.runs = RunLog(engine)
         self.leases = Leases(engine)
+        self.editors = Editors(engine)
+        self.edits = EditionEdits(engine)
+        self.health = HealthLog(engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -122,12 +139,30 @@ class Store:
                         "published": article.published,
                         "collected_at": now,
                         "image": article.image,
+                        "language": article.language,
                     }
                 )
             if rows:
                 conn.execute(insert(articles), rows)
                 new = len(rows)
         return new
+
+    def recent_urls(self, sources: Iterable[str], since: datetime) -> dict[str, set[str]]:
+        """The links of articles collected since ``since``, by source: pages a
+        full-text source need not fetch again."""
+        names = list(sources)
+        if not names:
+            return {}
+        query = select(articles.c.source, articles.c.url).where(
+            articles.c.collected_at >= since,
+            articles.c.source.in_(names),
+            articles.c.url.is_not(None),
+        )
+        found: dict[str, set[str]] = {}
+        with self.engine.connect() as conn:
+            for source, url in conn.execute(query):
+                found.setdefault(str(source), set()).add(str(url))
+        return found
 
     def count_articles(self) -> int:
         with self.engine.connect() as conn:
@@ -147,21 +182,39 @@ class Store:
             .order_by(articles.c.collected_at, articles.c.id)
         )
         with self.engine.connect() as conn:
-            return [
-                Article(
-                    id=row.id,
-                    source=row.source,
-                    title=row.title,
-                    text=row.text,
-                    url=row.url,
-                    author=row.author,
-                    published=row.published,
-                    credit=row.credit,
-                    topic_hint=row.topic_hint,
-                    image=row.image,
+            return [_article(row) for row in conn.execute(query)]
+
+    def sent_stories(self, name: str, since: datetime) -> list[SentStory]:
+        """The stories that editions of ``name`` built since ``since`` and no longer
+        drafts carried, with their articles: oldest edition first."""
+        query = (
+            select(editions.c.payload)
+            .where(
+                editions.c.name == name,
+                editions.c.status != "draft",
+                editions.c.built_at >= since,
+            )
+            .order_by(editions.c.built_at, editions.c.id)
+        )
+        carried: list[tuple[StoryRef, list[str]]] = []
+        with self.engine.connect() as conn:
+            for payload in conn.scalars(query):
+                edition = edition_from_dict(json.loads(payload))
+                carried.extend(
+                    (StoryRef(edition.key, story.id), [link.article_id for link in story.articles])
+                    for story in edition.stories
                 )
-                for row in conn.execute(query)
-            ]
+            wanted = sorted({i for _, ids in carried for i in ids})
+            found: dict[str, Article] = {}
+            for start in range(0, len(wanted), 500):  # bound the IN list
+                chunk = wanted[start : start + 500]
+                for row in conn.execute(select(articles).where(articles.c.id.in_(chunk))):
+                    found[row.id] = _article(row)
+        return [
+            SentStory(ref, tuple(found[i] for i in ids if i in found))
+            for ref, ids in carried
+            if any(i in found for i in ids)
+        ]
 
     # -- editions ---------------------------------------------------------------
 
@@ -232,11 +285,90 @@ class Store:
                 )
         return StoredEdition(id=int(edition_id), status="draft", edition=edition)
 
+    def edition_by_id(self, edition_id: int) -> StoredEdition | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(editions).where(editions.c.id == edition_id)).first()
+        return _stored(row) if row else None
+
+    def list_editions(self, limit: int = 50) -> list[StoredEdition]:
+        """The newest editions of every name, newest period first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(editions)
+                .order_by(editions.c.period.desc(), editions.c.name, editions.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [_stored(row) for row in rows]
+
+    def approve(self, edition_id: int, editor: str, now: datetime) -> bool:
+        """Draft -> approved; False when the edition is not a draft any more."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(editions)
+                .where(editions.c.id == edition_id, editions.c.status == "draft")
+                .values(status="approved", approved_at=now, approved_by=editor)
+            )
+        return bool(result.rowcount)
+
+    def reopen(self, edition_id: int) -> bool:
+        """Approved -> draft (an editor changed it again); drafts stay drafts. False
+        once sending or sent: those never change."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(editions)
+                .where(editions.c.id == edition_id, editions.c.status == "approved")
+                .values(status="draft", approved_at=None, approved_by=None)
+            )
+            status = conn.scalar(select(editions.c.status).where(editions.c.id == edition_id))
+        return status == "draft"
+
+    def edition_status(self, name: str, period: str) -> str | None:
+        with self.engine.connect() as conn:
+            value = conn.scalar(
+                select(editions.c.status).where(
+                    editions.c.name == name, editions.c.period == period
+                )
+            )
+        return str(value) if value is not None else None
+
+    def sent_editions(self, limit: int = 1000) -> list[ArchivedEdition]:
+        """Sent editions, newest period first (the public archive)."""
+        query = (
+            select(editions.c.name, editions.c.period, editions.c.built_at)
+            .where(editions.c.status == "sent")
+            .order_by(editions.c.period.desc(), editions.c.name)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [ArchivedEdition(r.name, r.period, r.built_at) for r in conn.execute(query)]
+
     def set_edition_status(self, edition_id: int, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(editions).where(editions.c.id == edition_id).values(status=status))
 
 
+def _article(row: Any) -> Article:
+    return Article(
+        id=row.id,
+        source=row.source,
+        title=row.title,
+        text=row.text,
+        url=row.url,
+        author=row.author,
+        published=row.published,
+        credit=row.credit,
+        topic_hint=row.topic_hint,
+        image=row.image,
+        language=row.language,
+    )
+
+
 def _stored(row: object) -> StoredEdition:
     data = json.loads(row.payload)  # type: ignore[attr-defined]
-    return StoredEdition(id=int(row.id), status=str(row.status), edition=edition_from_dict(data))  # type: ignore[attr-defined]
+    return StoredEdition(
+        id=int(row.id),  # type: ignore[attr-defined]
+        status=str(row.status),  # type: ignore[attr-defined]
+        edition=edition_from_dict(data),
+        approved_by=row.approved_by,  # type: ignore[attr-defined]
+        approved_at=row.approved_at,  # type: ignore[attr-defined]
+    )

@@ -205,6 +205,23 @@ class Ledger:
             )
             return {state: int(n) for state, n in rows}
 
+    def suppressed_since(self, edition_id: int) -> dict[str, int]:
+        """Of the subscribers this edition reached, how many have since bounced,
+        complained or unsubscribed (their status changed after their delivery)."""
+        query = (
+            select(subscribers.c.status, func.count())
+            .join(deliveries, deliveries.c.email == subscribers.c.email)
+            .where(
+                deliveries.c.edition_id == edition_id,
+                deliveries.c.state == DeliveryState.ACCEPTED.value,
+                subscribers.c.status != "active",
+                subscribers.c.updated_at >= deliveries.c.updated_at,
+            )
+            .group_by(subscribers.c.status)
+        )
+        with self.engine.connect() as conn:
+            return {status: int(n) for status, n in conn.execute(query)}
+
     def rows(self, edition_id: int) -> list[Delivery]:
         with self.engine.connect() as conn:
             edition = conn.execute(

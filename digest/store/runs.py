@@ -80,6 +80,14 @@ class RunLog:
             value = conn.scalar(select(runs.c.started_at).order_by(runs.c.started_at).limit(1))
         return value if isinstance(value, datetime) else None
 
+    def was_held(self, edition: str, period: str) -> bool:
+        """Whether a run of this edition and period was held for approval."""
+        query = select(runs.c.id).where(
+            runs.c.edition == edition, runs.c.period == period, runs.c.status == "held"
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
     def last_success(self, edition: str) -> RunRecord | None:
         query = (
             select(runs)

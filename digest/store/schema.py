@@ -58,6 +58,7 @@ articles = Table(
     Column("published", UTCDateTime()),
     Column("collected_at", UTCDateTime(), nullable=False),
     Column("image", Text),
+    Column("language", String(35)),  # BCP 47 tag, when the source or page says
     Index("ix_articles_collected_at", "collected_at"),
 )
 
@@ -67,9 +68,11 @@ editions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(63), nullable=False),
     Column("period", String(32), nullable=False),
-    Column("status", String(16), nullable=False),  # draft | sending | sent
+    Column("status", String(16), nullable=False),  # draft | approved | sending | sent
     Column("built_at", UTCDateTime(), nullable=False),
     Column("payload", Text, nullable=False),  # the edition as JSON
+    Column("approved_at", UTCDateTime()),
+    Column("approved_by", String(320)),
     UniqueConstraint("name", "period", name="uq_editions_name_period"),
 )
 
@@ -113,6 +116,9 @@ subscribers = Table(
     Column("status_reason", Text),
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    # Set when the subscriber chose their own sections, time zone or pause on the
+    # preferences page: a CSV import then keeps their choice.
+    Column("preferences_set_at", UTCDateTime()),
 )
 
 webhook_events = Table(
@@ -153,4 +159,61 @@ leases = Table(
     Column("name", String(100), primary_key=True),
     Column("holder", String(200), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+# The validators of each source's last full answer, sent back as If-None-Match /
+# If-Modified-Since (conditional GET). Kept only while the source's URL is the same.
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", String(100)),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Every fetch of every source (source health); pruned after FETCH_HISTORY.
+fetches = Table(
+    "fetches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(200), nullable=False),
+    Column("started_at", UTCDateTime(), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # ok | not_modified | failed
+    Column("new_items", Integer, nullable=False),  # stored for the first time
+    Column("seen_items", Integer, nullable=False),  # offered by the source
+    Column("error", Text),
+    Index("ix_fetches_source_id", "source", "id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("password_hash", String(300), nullable=False),  # scrypt$n$r$p$salt$hash
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("last_login_at", UTCDateTime()),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # sha256 of the cookie value
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+edition_edits = Table(
+    "edition_edits",
+    metadata,
+    Column("edition_id", Integer, ForeignKey("editions.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", String(64), primary_key=True),
+    Column("data", Text, nullable=False),  # the editor's changes to one story, as JSON
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("updated_by", String(320)),
 )

@@ -1,20 +1,32 @@
 """The subscriber list in the database: imported from CSV, suppressed by events.
 
-Importing never re-activates a subscriber who unsubscribed, bounced or complained:
-only that subscriber's own action (a new sign-up, issue 9) may.
+Importing never re-activates a subscriber who unsubscribed, paused, bounced or
+complained: only that subscriber's own action (a confirmed sign-up, the preferences
+page) may. Nor does it overwrite the time zone and sections of a subscriber who set
+their own on the preferences page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from digest.errors import StoreError
 from digest.models import Subscriber, SubscriberStatus
 from digest.store.schema import subscribers, webhook_events
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberRecord:
+    """One subscriber as the database keeps them, status included."""
+
+    subscriber: Subscriber
+    status: SubscriberStatus
+    preferences_set_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +41,8 @@ class SubscriberStore:
         self.engine = engine
 
     def upsert(self, people: Iterable[Subscriber], now: datetime) -> ImportCounts:
-        """Add new subscribers and update names, time zones and topics of known ones.
+        """Add new subscribers and update names, time zones and topics of known ones
+        (only the name of one who set their own preferences).
 
         Works in chunks (one look-up per chunk), so a list of 100,000 imports in seconds.
         """
@@ -40,20 +53,25 @@ class SubscriberStore:
             nonlocal added, updated, unchanged
             by_email = {p.email.lower(): p for p in batch}
             with self.engine.begin() as conn:
-                known = {
-                    row.email: (row.name, row.timezone, row.topics)
-                    for row in conn.execute(
-                        select(
-                            subscribers.c.email,
-                            subscribers.c.name,
-                            subscribers.c.timezone,
-                            subscribers.c.topics,
-                        ).where(subscribers.c.email.in_(list(by_email)))
-                    )
-                }
+                known = {}
+                own_choice = set()
+                for row in conn.execute(
+                    select(
+                        subscribers.c.email,
+                        subscribers.c.name,
+                        subscribers.c.timezone,
+                        subscribers.c.topics,
+                        subscribers.c.preferences_set_at,
+                    ).where(subscribers.c.email.in_(list(by_email)))
+                ):
+                    known[row.email] = (row.name, row.timezone, row.topics)
+                    if row.preferences_set_at is not None:
+                        own_choice.add(row.email)
                 new_rows = []
                 for email, person in by_email.items():
                     values = (person.name, person.timezone, ";".join(person.topics))
+                    if email in own_choice:
+                        values = (person.name, *known[email][1:])
                     if email not in known:
                         new_rows.append(
                             {
@@ -90,15 +108,101 @@ class SubscriberStore:
             flush()
         return ImportCounts(added, updated, unchanged)
 
-    def set_status(self, email: str, status: SubscriberStatus, reason: str, now: datetime) -> bool:
-        """Change a known subscriber's status; False when the address is unknown."""
+    def set_status(
+        self,
+        email: str,
+        status: SubscriberStatus,
+        reason: str,
+        now: datetime,
+        *,
+        only_from: Collection[SubscriberStatus] | None = None,
+    ) -> bool:
+        """Change a known subscriber's status (only from a status in ``only_from``,
+        when given); False when the address is unknown or in another status."""
+        query = update(subscribers).where(subscribers.c.email == email.lower())
+        if only_from is not None:
+            query = query.where(subscribers.c.status.in_([s.value for s in only_from]))
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                query.values(status=status.value, status_reason=reason, updated_at=now)
+            )
+        return bool(result.rowcount)
+
+    def get(self, email: str) -> SubscriberRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(subscribers).where(subscribers.c.email == email.lower())
+            ).first()
+        if row is None:
+            return None
+        return SubscriberRecord(
+            Subscriber(
+                email=row.email,
+                name=row.name,
+                timezone=row.timezone,
+                topics=tuple(t for t in row.topics.split(";") if t),
+            ),
+            SubscriberStatus(row.status),
+            row.preferences_set_at,
+        )
+
+    def set_preferences(
+        self, email: str, topics: Iterable[str], timezone: str, paused: bool, now: datetime
+    ) -> bool:
+        """The subscriber's own choice of sections, time zone and pause, kept from
+        now on over CSV imports. Only an active or paused subscriber can set them;
+        False otherwise (unknown, unsubscribed, suppressed)."""
+        status = SubscriberStatus.PAUSED if paused else SubscriberStatus.ACTIVE
+        settable = [SubscriberStatus.ACTIVE.value, SubscriberStatus.PAUSED.value]
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(subscribers)
-                .where(subscribers.c.email == email.lower())
-                .values(status=status.value, status_reason=reason, updated_at=now)
+                .where(subscribers.c.email == email.lower(), subscribers.c.status.in_(settable))
+                .values(
+                    topics=";".join(topics),
+                    timezone=timezone,
+                    status=status.value,
+                    status_reason="preferences page",
+                    preferences_set_at=now,
+                    updated_at=now,
+                )
             )
         return bool(result.rowcount)
+
+    def confirm_signup(self, person: Subscriber, now: datetime) -> bool:
+        """A confirmed sign-up: add the subscriber, or make a known one active again
+        (whatever stopped them: confirming is their own action) with the sections
+        they chose. True when the address was new."""
+        email = person.email.lower()
+        values: dict[str, object] = {
+            "topics": ";".join(person.topics),
+            "status": SubscriberStatus.ACTIVE.value,
+            "status_reason": "confirmed sign-up",
+            "preferences_set_at": now,
+            "updated_at": now,
+        }
+        changes = {**values, "name": person.name} if person.name else values
+        new_row = {
+            **values,
+            "email": email,
+            "name": person.name,
+            "timezone": person.timezone,
+            "created_at": now,
+        }
+        for _ in range(2):  # a concurrent import may add the address between the two
+            with self.engine.begin() as conn:
+                result = conn.execute(
+                    update(subscribers).where(subscribers.c.email == email).values(**changes)
+                )
+                if result.rowcount:
+                    return False
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(subscribers).values(**new_row))
+            except IntegrityError:
+                continue
+            return True
+        raise StoreError(f"cannot add or update subscriber {email}")
 
     def status(self, email: str) -> SubscriberStatus | None:
         with self.engine.connect() as conn:

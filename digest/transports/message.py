@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from digest.models import RenderedMessage
+
+# RFC 5322 allows 998 characters a line. With the default 78, a URL longer than a line
+# (an unsubscribe link with its token) is folded into RFC 2047 encoded words, which
+# mail clients do not decode in List-Unsubscribe: the one-click button would break.
+HEADERS = policy.default.clone(max_line_length=998)
 
 
 def message_id(message: RenderedMessage, from_email: str) -> str:
@@ -27,7 +33,7 @@ def build_mime(
     reply_to: str | None = None,
     unsubscribe_mailto: str | None = None,
 ) -> EmailMessage:
-    mime = EmailMessage()
+    mime = EmailMessage(policy=HEADERS)
     mime["From"] = formataddr((from_name, from_email))
     mime["To"] = formataddr((message.to.name, message.to.email))
     mime["Subject"] = message.subject

@@ -1,5 +1,5 @@
-"""The web app served by ``digest serve``: SendGrid's Event Webhook, one-click
-unsubscribe (RFC 8058) and a health check. The editor's desk (issue 9) joins here."""
+"""The web app served by ``digest serve``: the editor's desk (``web/editor.py``),
+the subscriber pages, SendGrid's Event Webhook and a health check."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from digest.components import Components
 from digest.models import SubscriberStatus
 from digest.schedules import health
 from digest.tokens import verify
+from digest.web import editor, public
 from digest.webhook import WebhookRejected, WebhookVerifier, apply_events, parse_events
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ def create_app(c: Components) -> ASGIApp:
             Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
             Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"]),
             Route("/healthz", healthz),
+            *editor.routes(c),
+            *public.routes(c),
         ]
     )
     return SecurityHeaders(app)
@@ -106,7 +109,8 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in SECURITY_HEADERS.items():
-                    headers[name] = value
+                    if name not in headers:  # a route may set a stricter or wider one
+                        headers[name] = value
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -1,0 +1,157 @@
+"""``digest sources``: import a feed list (OPML) into the configuration, and each
+source's health. Registered on the app of :mod:`digest.cli`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from digest.cli import ConfigOption, app, components_from, err, out, settings_from
+from digest.errors import ConfigError
+from digest.opml import plan_import, read_opml, sources_toml
+from digest.settings import load_settings
+from digest.store.health import FAILURE_STREAK_ALERT, SourceHealth
+
+sources_app = typer.Typer(help="Import and inspect the sources.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.command("import")
+def sources_import(
+    opml_file: Annotated[Path, typer.Argument(help="An OPML feed list (a feed reader's export)")],
+    config: ConfigOption = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Append the new [[sources]] to this file instead of the config ('-': print them)",
+        ),
+    ] = None,
+) -> None:
+    """Add the feeds of an OPML file to the configuration as [[sources]].
+
+    Feeds already configured (same URL) or listed twice are skipped and reported; the
+    config is checked with the new sources before it is written.
+    """
+    settings = settings_from(config)
+    plan = plan_import(read_opml(opml_file), settings)
+    for line in plan.skipped:
+        err.print(f"[yellow]skipped[/] {escape(line)}", highlight=False, soft_wrap=True)
+    counts = f"{len(plan.added)} added, {len(plan.skipped)} skipped"
+    if not plan.added:
+        err.print(f"{counts}; nothing to write", highlight=False)
+        return
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    block = sources_toml(plan.added, comment=f"Imported from {opml_file.name} on {stamp}")
+    if out_file == Path("-"):
+        typer.echo(block, nl=False)
+        err.print(counts, highlight=False)
+        return
+    if out_file is not None:
+        if out_file.resolve() == settings.config_path.resolve():
+            raise typer.BadParameter("leave out --out to add to the config", param_hint="--out")
+        with out_file.open("a", encoding="utf-8") as handle:
+            handle.write(block)
+        out.print(f"{counts}: appended to {out_file}", highlight=False)
+        return
+    _append_checked(settings.config_path, block)
+    out.print(f"{counts}: appended to {settings.config_path}", highlight=False)
+
+
+def _append_checked(config_path: Path, block: str) -> None:
+    """Append ``block`` to the config file, only if the result still loads; the file is
+    replaced in one step (no half-written config)."""
+    original = config_path.read_text(encoding="utf-8")
+    text = original + ("" if original.endswith("\n") or not original else "\n") + block
+    fd, name = tempfile.mkstemp(prefix=f".{config_path.name}.", dir=config_path.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        try:
+            load_settings(temporary, os.environ)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"the imported sources would make the config invalid ({exc}); not written",
+                path=str(config_path),
+            ) from None
+        shutil.copymode(config_path, temporary)
+        temporary.replace(config_path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+@sources_app.command("status")
+def sources_status(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
+) -> None:
+    """Each source's last fetch, last success and failure, and failures in a row."""
+    with components_from(config) as c:
+        configured = {s.name: s for s in c.settings.sources}
+        health = c.store.health.status(configured)
+    if as_json:
+        rows = [
+            {
+                "source": h.source,
+                "kind": configured[h.source].kind,
+                "enabled": configured[h.source].enabled,
+                "last_status": h.last_status,
+                "last_fetch": _iso(h.last_fetch),
+                "last_success": _iso(h.last_success),
+                "last_failure": _iso(h.last_failure),
+                "failure_streak": h.failure_streak,
+                "flagged": h.flagged,
+                "last_error": h.last_error,
+                "fetches": h.fetches,
+            }
+            for h in health
+        ]
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title="Sources")
+    for column in ("source", "kind", "last fetch", "last success", "last failure", "in a row"):
+        table.add_column(column)
+    table.add_column("last error", overflow="fold")
+    for h in health:
+        source = configured[h.source]
+        table.add_row(
+            escape(h.source) + ("" if source.enabled else " [dim](disabled)[/]"),
+            source.kind,
+            _last(h),
+            _when(h.last_success),
+            _when(h.last_failure),
+            f"[bold red]{h.failure_streak}[/]" if h.flagged else str(h.failure_streak),
+            escape(h.last_error or ""),
+        )
+    out.print(table)
+    flagged = [h.source for h in health if h.flagged]
+    if flagged:
+        out.print(
+            f"failing {FAILURE_STREAK_ALERT}+ runs in a row: {', '.join(flagged)}", highlight=False
+        )
+
+
+def _last(h: SourceHealth) -> str:
+    if h.last_status is None:
+        return "[dim]never[/]"
+    colour = {"ok": "green", "not_modified": "dim", "failed": "red"}.get(h.last_status, "")
+    label = h.last_status.replace("_", " ")
+    return f"[{colour}]{label}[/] {_when(h.last_fetch)}" if colour else label
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None

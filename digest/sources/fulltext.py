@@ -1,0 +1,118 @@
+"""Full text for feed items that carry only a teaser (a source's ``full_text = true``).
+
+The linked page is fetched through the Fetcher (so the same limits, size cap and
+address checks apply) and its main text extracted as for any page; the item then
+carries that text. Whatever goes wrong (HTTP error, binary content, a page with no
+more text than the feed) leaves the teaser in place, with the reason.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import logging
+import re
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
+from digest.cleaning import extract_html, fragment_text
+from digest.errors import ExtractionError, SourceError
+from digest.models import RawDocument
+from digest.sources.http import Fetcher
+from digest.sources.page import page_html, page_metadata
+from digest.urls import canonical_url, is_web_url
+
+log = logging.getLogger(__name__)
+
+# An item with fewer words than this is a teaser; so is one up to LONG_TEASER_WORDS
+# that ends the way teasers do ("…", "[...]", "Read more").
+TEASER_WORDS = 120
+LONG_TEASER_WORDS = 400
+_TEASER_ENDING = re.compile(
+    r"(…|\.\.\.|\[…\]|\[\.\.\.\]|\b(read|see) more|\bcontinue reading|\bweiterlesen"
+    r"|\bleer más|\blire la suite|\bleia mais|\bcontinua a leggere)\W*$",
+    re.IGNORECASE,
+)
+# Pages fetched at once for one source; the Fetcher's per-host limit still applies.
+WORKERS = 4
+
+
+def feed_text(document: RawDocument) -> str:
+    """The text a feed item carries, as plain text."""
+    if document.fragment:
+        return fragment_text(document.fragment)
+    return document.text or ""
+
+
+def is_teaser(document: RawDocument) -> bool:
+    words = len(feed_text(document).split())
+    if words < TEASER_WORDS:
+        return True
+    return words < LONG_TEASER_WORDS and bool(_TEASER_ENDING.search(feed_text(document)))
+
+
+class FullText:
+    """Replaces teasers by the main text of the pages they link to."""
+
+    def __init__(self, fetcher: Fetcher, *, allow_private: bool = False) -> None:
+        self.fetcher = fetcher
+        self.allow_private = allow_private
+
+    def expand(
+        self, documents: list[RawDocument], known_urls: Collection[str] = frozenset()
+    ) -> tuple[list[RawDocument], list[str]]:
+        """``documents`` with each teaser whose link is not in ``known_urls`` (canonical
+        links already stored) expanded; one note per teaser that had to stay."""
+        todo = [
+            i
+            for i, doc in enumerate(documents)
+            if doc.url
+            and is_web_url(doc.url)
+            and canonical_url(doc.url) not in known_urls
+            and is_teaser(doc)
+        ]
+        if not todo:
+            return documents, []
+        expanded = list(documents)
+        notes: list[str] = []
+        with ThreadPoolExecutor(min(WORKERS, len(todo)), thread_name_prefix="fulltext") as pool:
+            for i, (document, reason) in zip(
+                todo, pool.map(self.expand_one, [documents[i] for i in todo]), strict=True
+            ):
+                expanded[i] = document
+                if reason is not None:
+                    log.info("teaser kept for %s: %s", documents[i].url, reason)
+                    notes.append(f"teaser kept for {documents[i].url}: {reason}")
+        return expanded, notes
+
+    def expand_one(self, document: RawDocument) -> tuple[RawDocument, str | None]:
+        """The document with the page's text, or unchanged with the reason why not."""
+        assert document.url is not None
+        try:
+            download = self.fetcher.fetch(
+                document.source, document.url, allow_private=self.allow_private
+            )
+            page = page_html(document.source, download)
+            found = extract_html(page, download.url)
+        except SourceError as exc:
+            return document, exc.reason
+        except ExtractionError as exc:
+            return document, str(exc)
+        if len(found.text.split()) <= len(feed_text(document).split()):
+            return document, "the page has no more text than the feed"
+        meta = page_metadata(page, download.url)
+        paragraphs = (p for p in found.text.split("\n\n") if p.strip())
+        return (
+            replace(
+                document,
+                fragment="".join(f"<p>{html_lib.escape(p)}</p>" for p in paragraphs),
+                text=None,
+                html=None,
+                title=document.title or found.title or None,
+                author=document.author or meta.author or found.author,
+                published=document.published or found.published,
+                image=document.image or found.image,
+                language=document.language or meta.language,
+            ),
+            None,
+        )

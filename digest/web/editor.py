@@ -1,0 +1,424 @@
+"""The editor's desk (``/desk``): sign in, list editions, preview one exactly as
+subscribers get it, change it (reorder, pin, drop, move, rewrite), approve it and
+send a test. Every form carries the session's CSRF token."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from digest import pipeline
+from digest.components import Components
+from digest.editing import Edit, apply_edits, edit_for, generated_text, section_names
+from digest.errors import DeliveryError, RenderError
+from digest.models import Edition, RunReport, Subscriber
+from digest.settings import EditionSettings, SectionSettings
+from digest.store import StoredEdition
+from digest.store.desk import Session
+from digest.transports import Envelope, Recipient
+from digest.web.auth import SESSION_TTL, current_session, set_session_cookie
+from digest.web.pages import client_address, csrf_ok, page
+from digest.web.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+Viewer = Callable[[Request, Session, StoredEdition], Awaitable[Response]]
+Poster = Callable[[Request, Session, StoredEdition, FormData], Awaitable[Response]]
+
+EDITABLE = ("draft", "approved")
+MAX_HEADLINE = 300
+MAX_SUMMARY = 2000
+# What a redirect may say on the next page: fixed texts, never one from the URL.
+MESSAGES = {
+    "saved": "Saved.",
+    "approved": "Approved. It goes out at its scheduled time.",
+    "reopened": "Back to draft: approve it again when it is ready.",
+    "rebuilt": "Rebuilt from the latest articles; your changes were kept.",
+    "tested": "Test sent.",
+}
+PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; "
+    "frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
+)
+FRAMING_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def routes(c: Components) -> list[Route]:
+    by_address = RateLimiter(limit=10, window=15 * 60)
+    by_account = RateLimiter(limit=5, window=15 * 60)
+
+    async def login(request: Request) -> Response:
+        if request.method == "GET":
+            if current_session(c, request) is not None:
+                return RedirectResponse("/desk", status_code=303)
+            return page(request, "desk/login.html", {"title": "Sign in"})
+        form = await request.form()
+        if not csrf_ok(request, form.get("csrf_token")):
+            return _forbidden(request)
+        email = str(form.get("email", "")).strip().lower()[:320]
+        password = str(form.get("password", ""))
+        address = client_address(request)
+        if not by_address.allow(address) or not by_account.allow(email):
+            wait = max(by_address.retry_after(address), by_account.retry_after(email))
+            response = page(
+                request,
+                "desk/login.html",
+                {
+                    "title": "Sign in",
+                    "flash": "Too many attempts; try again later.",
+                    "flash_error": True,
+                },
+                status=429,
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
+        user_id = await run_in_threadpool(c.store.editors.authenticate, email, password, c.clock())
+        if user_id is None:
+            log.warning("failed editor sign-in for %r from %s", email, address)
+            return page(
+                request,
+                "desk/login.html",
+                {"title": "Sign in", "flash": "Wrong email or password.", "flash_error": True},
+                status=400,
+            )
+        token = c.store.editors.open_session(user_id, c.clock(), SESSION_TTL)
+        signed_in = RedirectResponse("/desk", status_code=303)
+        set_session_cookie(signed_in, request, token)
+        return signed_in
+
+    async def logout(request: Request) -> Response:
+        session = current_session(c, request)
+        form = await request.form()
+        if session is None or not csrf_ok(request, form.get("csrf_token"), session.csrf):
+            return _forbidden(request)
+        c.store.editors.close_session(request.cookies["digest_session"])
+        response = RedirectResponse("/desk/login", status_code=303)
+        set_session_cookie(response, request, None)
+        return response
+
+    def viewing(handler: Viewer) -> Endpoint:
+        """A page of one edition: signed in, the edition exists."""
+
+        async def endpoint(request: Request) -> Response:
+            session = current_session(c, request)
+            if session is None:
+                return RedirectResponse("/desk/login", status_code=303)
+            stored = c.store.edition_by_id(int(request.path_params["id"]))
+            if stored is None:
+                return _not_found(request)
+            return await handler(request, session, stored)
+
+        return endpoint
+
+    def posting(handler: Poster) -> Endpoint:
+        """A form about one edition: signed in, the session's CSRF token, the edition exists."""
+
+        async def endpoint(request: Request) -> Response:
+            session = current_session(c, request)
+            form = await request.form()
+            if session is None or not csrf_ok(request, form.get("csrf_token"), session.csrf):
+                return _forbidden(request)
+            stored = c.store.edition_by_id(int(request.path_params["id"]))
+            if stored is None:
+                return _not_found(request)
+            return await handler(request, session, stored, form)
+
+        return endpoint
+
+    async def editions(request: Request) -> Response:
+        session = current_session(c, request)
+        if session is None:
+            return RedirectResponse("/desk/login", status_code=303)
+        rows = [
+            {"stored": stored, "counts": c.store.ledger.counts(stored.id)}
+            for stored in c.store.list_editions()
+        ]
+        held = {e.name for e in c.settings.editions if e.requires_approval}
+        return _desk(request, session, "desk/editions.html", {"rows": rows, "held": held})
+
+    @viewing
+    async def edition(request: Request, session: Session, stored: StoredEdition) -> Response:
+        config = _config(c, stored.edition.name)
+        edits = c.store.edits.all(stored.id)
+        dropped = [
+            (key, edit) for key, edit in edits.items() if edit.get("dropped") and "story" in edit
+        ]
+        counts = c.store.ledger.counts(stored.id)
+        context = {
+            "stored": stored,
+            "edition": stored.edition,
+            "editable": stored.status in EDITABLE,
+            "edits": edits,
+            "dropped": dropped,
+            "sections": section_names(config, stored.edition),
+            "counts": counts,
+            "suppressed": c.store.ledger.suppressed_since(stored.id),
+            "requires_approval": config.requires_approval,
+            "rebuildable": stored.status == "draft"
+            and stored.edition.period == pipeline.local_period(c.clock(), config.schedule.timezone),
+            "flash": MESSAGES.get(request.query_params.get("done", "")),
+        }
+        return _desk(request, session, "desk/edition.html", context)
+
+    @viewing
+    async def preview(request: Request, session: Session, stored: StoredEdition) -> Response:
+        response = _desk(
+            request, session, "desk/preview.html", {"stored": stored, "edition": stored.edition}
+        )
+        response.headers["Content-Security-Policy"] = FRAMING_CSP
+        return response
+
+    @viewing
+    async def email(request: Request, session: Session, stored: StoredEdition) -> Response:
+        try:
+            message = await run_in_threadpool(
+                c.renderer.preview,
+                stored.edition,
+                pipeline.preheader(c, stored.edition),
+                theme=pipeline.theme(c, stored.edition),
+            )
+        except RenderError as exc:
+            return PlainTextResponse(f"cannot render: {exc}", status_code=500)
+        if request.path_params["part"] == "txt":
+            return PlainTextResponse(message.text)
+        response = Response(message.html, media_type="text/html; charset=utf-8")
+        response.headers["Content-Security-Policy"] = PREVIEW_CSP
+        return response
+
+    @posting
+    async def story_action(
+        request: Request, session: Session, stored: StoredEdition, form: FormData
+    ) -> Response:
+        if stored.status not in EDITABLE:
+            return _conflict(request, stored)
+        key = request.path_params["story"]
+        config = _config(c, stored.edition.name)
+        edits = c.store.edits.all(stored.id)
+        changes = _change(stored.edition, edits, key, form, config)
+        if changes is None:
+            return _problem(request, session, stored, "That change is not possible.")
+        merged = {**edits, **changes}
+        base = generated_text(stored.edition, edits)
+        changed, _ = apply_edits(base, merged, section_names(config, stored.edition))
+        c.store.reopen(stored.id)
+        c.store.save_draft(changed)
+        c.store.edits.save(stored.id, changes, session.email, c.clock())
+        return _back(stored, "saved", anchor=f"story-{key}")
+
+    @posting
+    async def approve(
+        request: Request, session: Session, stored: StoredEdition, form: FormData
+    ) -> Response:
+        if not c.store.approve(stored.id, session.email, c.clock()):
+            return _conflict(request, stored)
+        log.info("edition %s approved by %s", stored.edition.key, session.email)
+        return _back(stored, "approved")
+
+    @posting
+    async def reopen(
+        request: Request, session: Session, stored: StoredEdition, form: FormData
+    ) -> Response:
+        if stored.status != "approved" or not c.store.reopen(stored.id):
+            return _conflict(request, stored)
+        return _back(stored, "reopened")
+
+    @posting
+    async def rebuild(
+        request: Request, session: Session, stored: StoredEdition, form: FormData
+    ) -> Response:
+        config = _config(c, stored.edition.name)
+        today = pipeline.local_period(c.clock(), config.schedule.timezone)
+        if stored.status != "draft" or stored.edition.period != today:
+            return _conflict(request, stored)
+        await run_in_threadpool(pipeline.build, c, stored.edition.name, RunReport())
+        return _back(stored, "rebuilt")
+
+    @posting
+    async def send_test(
+        request: Request, session: Session, stored: StoredEdition, form: FormData
+    ) -> Response:
+        try:
+            address = validate_email(
+                str(form.get("email", "")).strip(), check_deliverability=False
+            ).normalized
+        except EmailNotValidError as exc:
+            return _problem(request, session, stored, f"Not an email address: {exc}")
+        try:
+            await run_in_threadpool(_send_test, c, stored.edition, address)
+        except (DeliveryError, RenderError) as exc:
+            return _problem(request, session, stored, f"The test was not sent: {exc}")
+        log.info("test of %s sent to %s by %s", stored.edition.key, address, session.email)
+        return _back(stored, "tested")
+
+    def _problem(request: Request, session: Session, stored: StoredEdition, text: str) -> Response:
+        return _desk(
+            request,
+            session,
+            "desk/problem.html",
+            {"stored": stored, "flash": text, "flash_error": True},
+            status=400,
+        )
+
+    return [
+        Route("/desk/login", login, methods=["GET", "POST"]),
+        Route("/desk/logout", logout, methods=["POST"]),
+        Route("/desk", editions),
+        Route("/desk/editions/{id:int}", edition),
+        Route("/desk/editions/{id:int}/preview", preview),
+        Route("/desk/editions/{id:int}/email.{part:str}", email),
+        Route("/desk/editions/{id:int}/stories/{story:str}", story_action, methods=["POST"]),
+        Route("/desk/editions/{id:int}/approve", approve, methods=["POST"]),
+        Route("/desk/editions/{id:int}/reopen", reopen, methods=["POST"]),
+        Route("/desk/editions/{id:int}/rebuild", rebuild, methods=["POST"]),
+        Route("/desk/editions/{id:int}/test", send_test, methods=["POST"]),
+    ]
+
+
+def _change(
+    edition: Edition,
+    edits: dict[str, Edit],
+    key: str,
+    form: Any,
+    config: EditionSettings,
+) -> dict[str, Edit] | None:
+    """The edit objects one form changes, or None when the change makes no sense."""
+    action = str(form.get("action", ""))
+    stories = {story.id: story for story in edition.stories}
+    home = next((s.name for s in edition.sections for st in s.stories if st.id == key), None)
+    if action == "restore":
+        edit = dict(edits.get(key, {}))
+        if not edit.pop("dropped", False):
+            return None
+        edit["restore"] = True
+        return {key: edit}
+    story = stories.get(key)
+    if story is None or home is None:
+        return None
+    edit = edit_for(story, home, edits.get(key))
+    if action in ("up", "down"):
+        section = next(s for s in edition.sections if s.name == home)
+        order = [st.id for st in section.stories]
+        i = order.index(key)
+        j = i - 1 if action == "up" else i + 1
+        if not 0 <= j < len(order):
+            return None
+        order[i], order[j] = order[j], order[i]
+        changes = {}
+        for position, story_id in enumerate(order):
+            other = (
+                edit if story_id == key else edit_for(stories[story_id], home, edits.get(story_id))
+            )
+            other["position"] = position
+            changes[story_id] = other
+        return changes
+    if action == "pin":
+        edit["pinned"] = True
+    elif action == "unpin":
+        edit.pop("pinned", None)
+    elif action == "drop":
+        edit["dropped"] = True
+        edit.setdefault("section", home)
+        edit.pop("pinned", None)
+    elif action == "move":
+        target = str(form.get("section", ""))
+        if target not in section_names(config, edition) or target == home:
+            return None
+        edit["section"] = target
+        edit.pop("position", None)
+    elif action == "text":
+        for field, limit in (("headline", MAX_HEADLINE), ("summary", MAX_SUMMARY)):
+            value = " ".join(str(form.get(field, "")).split())[:limit]
+            generated = edit["story"][field]
+            if value and value != generated:
+                edit[field] = value
+            else:
+                edit.pop(field, None)
+    else:
+        return None
+    return {key: edit}
+
+
+def _send_test(c: Components, edition: Edition, address: str) -> None:
+    """The edition as subscribers get it, to one address, outside the ledger."""
+    rendered = c.renderer.render(
+        edition, preheader=pipeline.preheader(c, edition), theme=pipeline.theme(c, edition)
+    )
+    rendered = replace(
+        rendered, subject=f"[Test] {rendered.subject}", edition_key=f"{edition.key}-test"
+    )
+    key = c.signing_key()
+    recipient = Recipient(
+        delivery_id=0,
+        subscriber=Subscriber(email=address),
+        unsubscribe_url=pipeline.unsubscribe_url(c, key, address),
+        preferences_url=pipeline.preferences_url(c, key, address),
+    )
+    c.transport.send(Envelope(rendered, (recipient,)))
+
+
+def _config(c: Components, name: str) -> EditionSettings:
+    """The edition's settings; a stand-in when it is no longer configured."""
+    found = next((e for e in c.settings.editions if e.name == name), None)
+    return found or EditionSettings(
+        name=name, title=name, sections=(SectionSettings(name="Other"),)
+    )
+
+
+def _desk(
+    request: Request,
+    session: Session,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+) -> Response:
+    values = {"editor": session.email, "csrf_token": session.csrf, **context}
+    return page(request, template, values, status=status)
+
+
+def _back(stored: StoredEdition, done: str, anchor: str = "") -> Response:
+    url = f"/desk/editions/{stored.id}?done={done}" + (f"#{anchor}" if anchor else "")
+    return RedirectResponse(url, status_code=303)
+
+
+def _forbidden(request: Request) -> Response:
+    return page(
+        request,
+        "desk/message.html",
+        {"title": "Not allowed", "message": "Sign in again and retry (the form had expired)."},
+        status=403,
+    )
+
+
+def _not_found(request: Request) -> Response:
+    return page(
+        request,
+        "desk/message.html",
+        {"title": "Not found", "message": "No such edition."},
+        status=404,
+    )
+
+
+def _conflict(request: Request, stored: StoredEdition) -> Response:
+    return page(
+        request,
+        "desk/message.html",
+        {
+            "title": "Not possible now",
+            "message": f"Edition {stored.edition.key} is {stored.status}: not possible now.",
+        },
+        status=409,
+    )

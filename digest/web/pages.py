@@ -1,0 +1,76 @@
+"""Server-rendered pages: one Jinja environment (autoescaped) for every page of the
+web app, a CSRF guard for forms, and the response helpers the routes share."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+TEMPLATES = Path(__file__).parent / "templates"
+CSRF_COOKIE = "digest_csrf"
+CSRF_FIELD = "csrf_token"
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HTMLResponse:
+    """Render ``template`` with the request's CSRF token available as ``csrf_token``.
+
+    Anonymous forms use a double-submit cookie: the token is set as a cookie and
+    must come back in the form field (:func:`csrf_ok`). Signed-in editors get theirs
+    from the session instead (``context["csrf_token"]`` overrides).
+    """
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    values: dict[str, Any] = {
+        "csrf_token": token,
+        "request": request,
+        "flash": None,
+        "flash_error": False,
+    }
+    values.update(context or {})
+    response = HTMLResponse(_ENV.get_template(template).render(values), status_code=status)
+    if CSRF_COOKIE not in request.cookies:
+        response.set_cookie(
+            CSRF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+    return response
+
+
+def csrf_ok(request: Request, form_value: object, expected: str | None = None) -> bool:
+    """Whether the form's token matches ``expected`` (the session's) or, for
+    anonymous forms, the double-submit cookie."""
+    want = expected if expected is not None else request.cookies.get(CSRF_COOKIE)
+    return (
+        isinstance(form_value, str)
+        and bool(want)
+        and hmac.compare_digest(form_value.encode(), str(want).encode())
+    )
+
+
+def client_address(request: Request) -> str:
+    """The peer address, for rate limits. Behind a proxy run uvicorn with
+    ``--forwarded-allow-ips`` so that this is the real client."""
+    return request.client.host if request.client else "unknown"
