@@ -473,6 +473,29 @@ def test_confirming_re_subscribes_someone_who_left(
     assert record.subscriber.timezone == "Europe/London"
 
 
+def test_a_replayed_confirmation_link_does_not_undo_a_later_unsubscribe(
+    client: TestClient, components: Components, transport: MemoryTransport, clock: Clock
+) -> None:
+    signup(client, NEWCOMER)
+    link = confirmation_link(transport, NEWCOMER)
+    client.post(link, data={"csrf_token": csrf_of(client.get(link).text)})
+    assert status_of(components, NEWCOMER) == SubscriberStatus.ACTIVE
+    clock.now = FIXED_NOW + timedelta(hours=2)
+    components.store.subscribers.set_status(
+        NEWCOMER, SubscriberStatus.UNSUBSCRIBED, "unsubscribe link", clock.now
+    )
+    clock.now = FIXED_NOW + timedelta(hours=3)  # the same link, still within 48 hours
+    again = client.post(link, data={"csrf_token": csrf_of(client.get(link).text)})
+    assert again.status_code == 409 and "Sign up again" in again.text
+    assert status_of(components, NEWCOMER) == SubscriberStatus.UNSUBSCRIBED
+    # A new sign-up, after the unsubscribe, works.
+    signup(client, NEWCOMER)
+    fresh = confirmation_link(transport, NEWCOMER)
+    assert fresh != link
+    client.post(fresh, data={"csrf_token": csrf_of(client.get(fresh).text)})
+    assert status_of(components, NEWCOMER) == SubscriberStatus.ACTIVE
+
+
 @pytest.mark.parametrize("csrf", [None, "forged"], ids=["missing", "wrong"])
 def test_signup_without_csrf_sends_nothing(
     client: TestClient, transport: MemoryTransport, csrf: str | None

@@ -27,6 +27,7 @@ class SubscriberRecord:
     subscriber: Subscriber
     status: SubscriberStatus
     preferences_set_at: datetime | None = None
+    updated_at: datetime | None = None  # the last change of status or choices
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,7 @@ class SubscriberStore:
             ),
             SubscriberStatus(row.status),
             row.preferences_set_at,
+            row.updated_at,
         )
 
     def set_preferences(

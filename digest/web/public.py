@@ -15,7 +15,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -67,16 +67,19 @@ class SignUp:
     email: str
     name: str
     sections: tuple[str, ...]
+    issued: datetime | None = None  # when the link was mailed
 
     def dumps(self) -> str:
-        return json.dumps({"e": self.email, "n": self.name, "s": list(self.sections)})
+        stamp = self.issued.isoformat() if self.issued else None
+        return json.dumps({"e": self.email, "n": self.name, "s": list(self.sections), "t": stamp})
 
     @classmethod
     def loads(cls, text: str) -> SignUp | None:
         try:
             data = json.loads(text)
             sections = tuple(str(s) for s in data["s"])
-            return cls(str(data["e"]), str(data["n"]), sections)
+            issued = datetime.fromisoformat(data["t"]) if data.get("t") else None
+            return cls(str(data["e"]), str(data["n"]), sections, issued)
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -242,7 +245,7 @@ def routes(c: Components) -> list[Route]:
                 request, form, 400, flash="That is not a valid email address.", flash_error=True
             )
         name = _clean_name(str(form.get("name") or ""))
-        wanted = SignUp(email, name, chosen([str(v) for v in form.getlist("section")]))
+        wanted = SignUp(email, name, chosen([str(v) for v in form.getlist("section")]), c.clock())
         # The same answer whether or not the address is known, and whether or not a
         # mail went out (the per-address limit): nothing to learn about anyone.
         if by_address.allow(email.lower()):
@@ -287,6 +290,23 @@ def routes(c: Components) -> list[Route]:
                 email=wanted.email,
                 sections=wanted.sections,
                 **_expired(),
+            )
+        known = c.store.subscribers.get(wanted.email)
+        if (
+            known is not None
+            and known.status != SubscriberStatus.ACTIVE
+            and known.updated_at is not None
+            and (wanted.issued is None or known.updated_at > wanted.issued)
+        ):
+            # They stopped after this link was mailed: a replayed link must not undo it.
+            return message(
+                request,
+                "Link already used",
+                "This confirmation link was sent before your last change. "
+                "Sign up again to get a new one.",
+                409,
+                link="/signup",
+                link_text="Sign up again",
             )
         person = Subscriber(wanted.email, wanted.name, "UTC", wanted.sections)
         c.store.subscribers.confirm_signup(person, c.clock())
