@@ -467,3 +467,17 @@ def test_unknown_editions_are_404(c: Components) -> None:
     client = client_for(c)
     sign_in(client)
     assert client.get("/desk/editions/999").status_code == 404
+
+
+def test_preview_as_each_group_of_subscribers(c: Components) -> None:
+    stored = built(c)
+    c.store.subscribers.upsert(c.subscribers(), FIXED_NOW)
+    client = client_for(c)
+    sign_in(client)
+    page = client.get(f"/desk/editions/{stored.id}/preview").text
+    assert "?as=1" in page  # the shipped list has subscribers who chose sections
+    everything = client.get(f"/desk/editions/{stored.id}/email.txt?as=0").text
+    chosen = client.get(f"/desk/editions/{stored.id}/email.txt?as=1").text
+    assert len(chosen) < len(everything)
+    for bogus in ("99", "-1", "x"):
+        assert client.get(f"/desk/editions/{stored.id}/email.txt?as={bogus}").text == everything

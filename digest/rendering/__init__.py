@@ -193,11 +193,17 @@ class Renderer:
         return personalise(rendered, subscriber, unsubscribe_url)
 
     def preview(
-        self, edition: Edition, preheader: str = "", *, theme: str = "classic"
+        self,
+        edition: Edition,
+        preheader: str = "",
+        *,
+        theme: str = "classic",
+        sections: Sequence[Section] | None = None,
     ) -> RenderedMessage:
-        """The edition as a subscriber without a name sees it (previews, `build --html`)."""
+        """The edition as a subscriber without a name sees it (previews, `build --html`),
+        with every section or with the ``sections`` a group of subscribers chose."""
         return personalise(
-            self.render(edition, preheader=preheader, theme=theme),
+            self.render(edition, sections, preheader=preheader, theme=theme),
             Subscriber(email="preview@example.org"),
             self.web_url(edition) + "#unsubscribe",
         )

@@ -20,7 +20,8 @@ from digest import pipeline
 from digest.components import Components
 from digest.editing import Edit, apply_edits, edit_for, generated_text, section_names
 from digest.errors import DeliveryError, RenderError
-from digest.models import Edition, RunReport, Subscriber
+from digest.models import Edition, RunReport, Section, Subscriber
+from digest.rendering import sections_for
 from digest.settings import EditionSettings, SectionSettings
 from digest.store import StoredEdition
 from digest.store.desk import Session
@@ -175,20 +176,29 @@ def routes(c: Components) -> list[Route]:
 
     @viewing
     async def preview(request: Request, session: Session, stored: StoredEdition) -> Response:
-        response = _desk(
-            request, session, "desk/preview.html", {"stored": stored, "edition": stored.edition}
-        )
+        groups = _groups(c, stored.edition)
+        shown = _group_index(request, groups)
+        context = {
+            "stored": stored,
+            "edition": stored.edition,
+            "groups": [", ".join(s.name for s in group) for group in groups],
+            "shown": shown,
+        }
+        response = _desk(request, session, "desk/preview.html", context)
         response.headers["Content-Security-Policy"] = FRAMING_CSP
         return response
 
     @viewing
     async def email(request: Request, session: Session, stored: StoredEdition) -> Response:
+        groups = _groups(c, stored.edition)
         try:
             message = await run_in_threadpool(
-                c.renderer.preview,
-                stored.edition,
-                pipeline.preheader(c, stored.edition),
-                theme=pipeline.theme(c, stored.edition),
+                lambda: c.renderer.preview(
+                    stored.edition,
+                    pipeline.preheader(c, stored.edition),
+                    theme=pipeline.theme(c, stored.edition),
+                    sections=groups[_group_index(request, groups)],
+                )
             )
         except RenderError as exc:
             return PlainTextResponse(f"cannot render: {exc}", status_code=500)
@@ -349,6 +359,23 @@ def _change(
     else:
         return None
     return {key: edit}
+
+
+def _groups(c: Components, edition: Edition) -> list[tuple[Section, ...]]:
+    """The section combinations the edition goes out in: every section first, then
+    each distinct choice among active subscribers (as the delivery renders them)."""
+    groups = [edition.sections]
+    for topics in c.store.subscribers.topic_choices():
+        chosen = sections_for(edition, topics)
+        if chosen not in groups:
+            groups.append(chosen)
+    return groups
+
+
+def _group_index(request: Request, groups: list[tuple[Section, ...]]) -> int:
+    """``?as=N``: which combination to show; anything else shows every section."""
+    value = request.query_params.get("as", "0")
+    return int(value) if value.isdigit() and int(value) < len(groups) else 0
 
 
 def _send_test(c: Components, edition: Edition, address: str) -> None:
