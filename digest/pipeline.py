@@ -361,8 +361,13 @@ def send(
     def render_for(subscriber: Subscriber) -> RenderedEdition:
         return rendered[tuple(x.name for x in sections_for(edition, subscriber.topics))]
 
-    if stored.status in ("draft", "approved"):
-        c.store.set_edition_status(stored.id, "sending")
+    if stored.status in ("draft", "approved") and not c.store.start_sending(stored):
+        # An editor changed (or took back) the edition while it was being rendered.
+        report.notes.append(
+            f"edition {edition.key} changed while it was being prepared; nothing sent, "
+            "the next run sends the current version"
+        )
+        return None
     before = c.store.ledger.counts(stored.id).get(DeliveryState.ACCEPTED.value, 0)
     step = progress.task("Delivering", c.store.subscribers.count())
 

@@ -155,6 +155,119 @@ def test_cookie_and_share_lines_before_the_body_are_dropped() -> None:
     assert clean_scraped_text(noisy).text == f"{P1}\n\n{P2}"
 
 
+# Teasers of other stories, as news pages print them: a headline, a byline and a
+# one-sentence summary, each on its own line.
+TEASERS = [
+    [
+        "Council Approves Late Opening Hours For The City Library",
+        "By Jane Holm",
+        "The city library on Market Square will stay open until ten at night from next month, "
+        "after a survey found that students wanted somewhere quiet to read.",
+    ],
+    [
+        "Rovers Reach The Cup Semi-Final",
+        "By Tom Eklund",
+        "A late header from their captain sent Rovers into the semi-final of the county cup for "
+        "the first time in eleven years, in front of a sell-out crowd.",
+    ],
+    [
+        "Tram Line Vote Delayed Again",
+        "By Jane Holm",
+        "Councillors put off the vote on the second tram line until January because the "
+        "engineers' report on the bridge over the river is not finished.",
+    ],
+]
+# Headlines of other stories, long enough to pass for prose by length alone.
+HEADLINE_LIST = [
+    "Port Alder Council Names The Five Streets That Will Close For The Winter Market This Year",
+    "Greyhaven Giants Unveil Plans For A Riverside Arena With Room For Six Thousand Fans Inside",
+    "Kestrel Bay Shipyard Wins The Contract To Build Two Hybrid Ferries For The Island Routes",
+]
+
+
+def _page(*blocks: list[str] | str) -> str:
+    lines: list[str] = []
+    for block in blocks:
+        lines.extend([block] if isinstance(block, str) else block)
+    return "\n\n".join(lines)
+
+
+def test_teasers_with_summaries_after_the_article_are_dropped() -> None:
+    noisy = _page(HEADLINE, P1, P2, P3, P4, "More from Civic Wire", *TEASERS)
+    found = clean_scraped_text(noisy)
+    assert found.text.split("\n\n") == [P1, P2, P3, P4]
+
+
+def test_teasers_before_the_article_are_dropped() -> None:
+    noisy = _page(
+        HEADLINE,
+        "Top stories",
+        *TEASERS,
+        HEADLINE,
+        "By Maria Lund",
+        "27 November 2026",
+        P1,
+        P2,
+        P3,
+        P4,
+    )
+    assert clean_scraped_text(noisy).text.split("\n\n") == [P1, P2, P3, P4]
+
+
+def test_a_list_of_long_headlines_is_not_prose() -> None:
+    noisy = _page(HEADLINE, P1, P2, P3, P4, "Elsewhere in the region", HEADLINE_LIST)
+    found = clean_scraped_text(noisy)
+    assert found.text.split("\n\n") == [P1, P2, P3, P4]
+
+
+def test_a_long_line_in_title_case_is_not_prose() -> None:
+    menu = (
+        "Home News Sport Business Culture Travel Weather Opinion Podcasts Video Puzzles "
+        "Horoscopes Obituaries Jobs Property Motors Dating Shop Newsletters Contact Us"
+    )
+    noisy = _page(HEADLINE, P1, P2, P3, P4, menu, "Privacy policy")
+    assert clean_scraped_text(noisy).text.split("\n\n") == [P1, P2, P3, P4]
+
+
+def test_a_related_header_matched_as_boilerplate_still_ends_the_article() -> None:
+    # "Related articles" is dropped as boilerplate and still marks where the teasers start.
+    teasers = [[teaser[0], teaser[-1]] for teaser in TEASERS]
+    noisy = _page(HEADLINE, P1, P2, P3, P4, "Related articles", *teasers)
+    found = clean_scraped_text(noisy)
+    assert found.text.split("\n\n") == [P1, P2, P3, P4]
+
+
+def test_a_single_paragraph_between_menus_is_the_body() -> None:
+    menu = ["Home", "News", "Sport", "Culture", "Weather"]
+    noisy = _page(HEADLINE, menu, P1 + " " + P3, ["Privacy policy", "Terms", "Contact"])
+    assert clean_scraped_text(noisy).text == P1 + " " + P3
+
+
+def test_subheadings_and_long_unpunctuated_lines_inside_the_article_stay() -> None:
+    subheading = "What happens next"
+    table_row = (
+        "Outer islands ferry times from Saturday 07:10 09:40 12:15 14:50 17:20 19:45 "
+        "from the floating pontoon on the north quay"
+    )
+    noisy = _page(HEADLINE, P1, P2, subheading, P3, table_row, P4)
+    assert clean_scraped_text(noisy).text.split("\n\n") == [
+        P1,
+        P2,
+        subheading,
+        P3,
+        table_row,
+        P4,
+    ]
+
+
+def test_a_short_last_sentence_with_a_credit_stays_in_the_body() -> None:
+    last = "The first sailing is planned for Saturday morning."
+    noisy = _page(HEADLINE, P1, P2, f"{last} Reuters", FOLLOW_LINE, PREV_LINE, NEXT_LINE)
+    found = clean_scraped_text(noisy)
+    assert found.text.split("\n\n") == [P1, P2, last]
+    assert found.credit == "Reuters"
+
+
 def test_clean_of_noisy_text_gives_the_article() -> None:
     document = RawDocument(
         source="Civic Wire",

@@ -110,6 +110,16 @@ def act(client: TestClient, stored: StoredEdition, story: str, csrf: str, **form
     )
 
 
+def approve(client: TestClient, stored: StoredEdition, csrf: str) -> Any:
+    """Press Approve on the edition's page (the form carries the version shown)."""
+    page = client.get(f"/desk/editions/{stored.id}").text
+    found = re.search(r'name="version" value="([^"]+)"', page)
+    version = found.group(1) if found else ""
+    return client.post(
+        f"/desk/editions/{stored.id}/approve", data={"csrf_token": csrf, "version": version}
+    )
+
+
 def outbox_messages(c: Components) -> dict[str, Message]:
     folder = c.settings.delivery.outbox_dir
     return {p.name: email.message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))}
@@ -168,6 +178,23 @@ def test_the_session_cookie_is_secure_over_https(c: Components) -> None:
         "/desk/login", data={"email": EDITOR, "password": PASSWORD, "csrf_token": token}
     )
     assert "Secure" in right.headers["set-cookie"]
+
+
+def test_the_session_cookie_is_secure_on_the_public_https_host_even_over_http(
+    c: Components,
+) -> None:
+    """A TLS proxy that forgets X-Forwarded-Proto: the request looks like http, but
+    it is for the https site of [web] base_url, so the cookie must not go out plain."""
+    client = TestClient(
+        create_app(c), base_url="http://digest.news.example", follow_redirects=False
+    )
+    token = csrf_from(client.get("/desk/login").text)
+    right = client.post(
+        "/desk/login", data={"email": EDITOR, "password": PASSWORD, "csrf_token": token}
+    )
+    assert "Secure" in right.headers["set-cookie"]
+    local = client_for(c)  # http://testserver: a look on the machine itself
+    sign_in(local)
 
 
 def test_login_is_rate_limited(c: Components) -> None:
@@ -353,20 +380,14 @@ def test_an_edition_that_needs_approval_is_held_then_sent_with_the_edit(
     assert "held until an editor approves" in client.get(f"/desk/editions/{stored.id}").text
     story = stored.edition.stories[0]
     act(client, stored, story.id, csrf, action="text", headline="An editor's better headline")
-    assert (
-        client.post(f"/desk/editions/{stored.id}/approve", data={"csrf_token": csrf}).status_code
-        == 303
-    )
+    assert approve(client, stored, csrf).status_code == 303
     approved = current(c, stored)
     assert approved.status == "approved" and approved.approved_by == EDITOR
     # approving twice is a conflict; editing again sends it back to draft
-    assert (
-        client.post(f"/desk/editions/{stored.id}/approve", data={"csrf_token": csrf}).status_code
-        == 409
-    )
+    assert approve(client, stored, csrf).status_code == 409
     act(client, stored, story.id, csrf, action="pin")
     assert current(c, stored).status == "draft"
-    client.post(f"/desk/editions/{stored.id}/approve", data={"csrf_token": csrf})
+    approve(client, stored, csrf)
 
     # The scheduler's check releases a held and since approved edition.
     Runner(c).release_approved()
@@ -390,7 +411,7 @@ def test_reopen_takes_an_approval_back(c: Components) -> None:
     stored = built(c)
     client = client_for(c)
     csrf = sign_in(client)
-    client.post(f"/desk/editions/{stored.id}/approve", data={"csrf_token": csrf})
+    approve(client, stored, csrf)
     assert current(c, stored).status == "approved"
     response = client.post(f"/desk/editions/{stored.id}/reopen", data={"csrf_token": csrf})
     assert response.status_code == 303 and current(c, stored).status == "draft"
@@ -481,3 +502,48 @@ def test_preview_as_each_group_of_subscribers(c: Components) -> None:
     assert len(chosen) < len(everything)
     for bogus in ("99", "-1", "x"):
         assert client.get(f"/desk/editions/{stored.id}/email.txt?as={bogus}").text == everything
+
+
+def test_approval_is_of_the_version_the_editor_saw(c: Components) -> None:
+    stored = built(c)
+    alice, bob = client_for(c), client_for(c)
+    alice_csrf, bob_csrf = sign_in(alice), sign_in(bob)
+    seen = alice.get(f"/desk/editions/{stored.id}").text
+    version = re.search(r'name="version" value="([^"]+)"', seen)
+    assert version
+    story = stored.edition.stories[0]
+    act(bob, stored, story.id, bob_csrf, action="text", headline="Bob's late change")
+    stale = alice.post(
+        f"/desk/editions/{stored.id}/approve",
+        data={"csrf_token": alice_csrf, "version": version.group(1)},
+    )
+    assert stale.status_code == 409 and current(c, stored).status == "draft"
+    assert approve(alice, stored, alice_csrf).status_code == 303
+    assert current(c, stored).status == "approved"
+
+
+def test_an_edit_while_sending_starts_is_refused_not_lost(c: Components) -> None:
+    stored = built(c)
+    client = client_for(c)
+    csrf = sign_in(client)
+    story = stored.edition.stories[0]
+    # The sender claimed the edition after the desk read it: the edit is refused.
+    assert c.store.start_sending(current(c, stored))
+    response = act(client, stored, story.id, csrf, action="drop")
+    assert response.status_code == 409
+    assert story.id in {s.id for s in current(c, stored).edition.stories}
+    assert c.store.edits.all(stored.id) == {}
+
+
+def test_a_send_of_a_version_changed_meanwhile_sends_nothing(c: Components) -> None:
+    stored = built(c)
+    client = client_for(c)
+    csrf = sign_in(client)
+    snapshot = current(c, stored)  # what a sender has read and rendered
+    act(client, stored, stored.edition.stories[0].id, csrf, action="drop")
+    report = RunReport()
+    assert pipeline.send(c, snapshot, report) is None
+    assert not outbox_messages(c) and current(c, stored).status == "draft"
+    assert any("changed while it was being prepared" in note for note in report.notes)
+    pipeline.send(c, current(c, stored), RunReport())  # the next run sends the current one
+    assert outbox_messages(c) and current(c, stored).status == "sent"

@@ -101,3 +101,21 @@ def test_a_long_unsubscribe_url_stays_literal_in_the_raw_header(tmp_path: Path) 
     [path] = list(tmp_path.glob("*.eml"))
     raw = path.read_bytes().decode("ascii")
     assert f"List-Unsubscribe: <{url}>\n" in raw
+
+
+def test_a_display_name_cannot_add_a_recipient(tmp_path: Path) -> None:
+    """A name like 'Zoë <eve@evil.example>' stays a name: the header has one address."""
+    envelope = Envelope(
+        RENDERED,
+        (
+            Recipient(
+                1, Subscriber("new@mail.example", "Zoë <eve@evil.example>"), "https://x.example/u"
+            ),
+        ),
+    )
+    _outbox(tmp_path).send(envelope)
+    [path] = list(tmp_path.glob("*.eml"))
+    parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    addresses = parsed["To"].addresses
+    assert [a.addr_spec for a in addresses] == ["new@mail.example"]
+    assert addresses[0].display_name == "Zoë <eve@evil.example>"

@@ -81,6 +81,13 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            envvar="FORWARDED_ALLOW_IPS",
+            help="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated; '*' all)",
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Serve the web app: the editor's desk, subscriber pages, the archive, SendGrid's webhook."""
     import uvicorn
@@ -88,7 +95,14 @@ def serve(
     from digest.web import create_app
 
     with components_from(config) as c:
-        uvicorn.run(create_app(c), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(c),
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
 
 
 @app.command()

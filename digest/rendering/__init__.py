@@ -19,6 +19,7 @@ from typing import Any
 
 import css_inline
 import jinja2
+import markupsafe
 from mjml import mjml2html
 
 from digest.errors import RenderError
@@ -55,6 +56,19 @@ _DARK_META = (
 )
 
 
+# Characters XML 1.0 forbids: one in any value makes the MJML compiler refuse the
+# whole edition, so every value printed by a template loses them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(value: Any) -> Any:
+    """Jinja's ``finalize``: drop the characters XML forbids from printed strings."""
+    if isinstance(value, str) and _NOT_XML.search(value):
+        cleaned = _NOT_XML.sub("", value)
+        return markupsafe.Markup(cleaned) if isinstance(value, markupsafe.Markup) else cleaned
+    return value
+
+
 def make_environment(templates_dir: Path | None) -> jinja2.Environment:
     """The Jinja environment shared by email, preview and web pages."""
     packaged = jinja2.PackageLoader("digest.rendering", "templates")
@@ -71,6 +85,7 @@ def make_environment(templates_dir: Path | None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=xml_safe,
     )
     env.filters["is_web_url"] = is_web_url
     # The CSS inliner re-serialises the HTML and unescapes attribute values, so text

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -300,13 +301,40 @@ class Store:
             ).all()
         return [_stored(row) for row in rows]
 
-    def approve(self, edition_id: int, editor: str, now: datetime) -> bool:
-        """Draft -> approved; False when the edition is not a draft any more."""
+    def approve(
+        self, edition_id: int, editor: str, now: datetime, version: str | None = None
+    ) -> bool:
+        """Draft -> approved; False when the edition is not a draft any more or, with
+        a ``version`` (:func:`edition_version` of what the editor saw), when it changed
+        since."""
+        with self.engine.begin() as conn:
+            query = update(editions).where(
+                editions.c.id == edition_id, editions.c.status == "draft"
+            )
+            if version is not None:
+                payload = conn.scalar(select(editions.c.payload).where(editions.c.id == edition_id))
+                if payload is None or _version(payload) != version:
+                    return False
+                query = query.where(editions.c.payload == payload)
+            result = conn.execute(
+                query.values(status="approved", approved_at=now, approved_by=editor)
+            )
+        return bool(result.rowcount)
+
+    def start_sending(self, stored: StoredEdition) -> bool:
+        """Draft or approved -> sending, only if the stored edition is still the one
+        ``stored`` holds (the one just rendered): an editor's change made meanwhile
+        is never lost behind a send of the older version."""
+        payload = json.dumps(edition_to_dict(stored.edition), ensure_ascii=False)
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(editions)
-                .where(editions.c.id == edition_id, editions.c.status == "draft")
-                .values(status="approved", approved_at=now, approved_by=editor)
+                .where(
+                    editions.c.id == stored.id,
+                    editions.c.status == stored.status,
+                    editions.c.payload == payload,
+                )
+                .values(status="sending")
             )
         return bool(result.rowcount)
 
@@ -361,6 +389,15 @@ def _article(row: Any) -> Article:
         image=row.image,
         language=row.language,
     )
+
+
+def edition_version(stored: StoredEdition) -> str:
+    """A short fingerprint of an edition's content, for "approve what I saw"."""
+    return _version(json.dumps(edition_to_dict(stored.edition), ensure_ascii=False))
+
+
+def _version(payload: str) -> str:
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def _stored(row: object) -> StoredEdition:

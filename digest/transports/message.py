@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 
 from digest.models import RenderedMessage
 
@@ -15,6 +16,11 @@ from digest.models import RenderedMessage
 # (an unsubscribe link with its token) is folded into RFC 2047 encoded words, which
 # mail clients do not decode in List-Unsubscribe: the one-click button would break.
 HEADERS = policy.default.clone(max_line_length=998)
+
+
+def _address(name: str, email: str) -> Address:
+    username, _, domain = email.rpartition("@")
+    return Address(display_name=name, username=username, domain=domain)
 
 
 def message_id(message: RenderedMessage, from_email: str) -> str:
@@ -34,8 +40,11 @@ def build_mime(
     unsubscribe_mailto: str | None = None,
 ) -> EmailMessage:
     mime = EmailMessage(policy=HEADERS)
-    mime["From"] = formataddr((from_name, from_email))
-    mime["To"] = formataddr((message.to.name, message.to.email))
+    # Address objects, not formatted strings: the header is then built from the parts,
+    # so a display name such as 'Zoë <eve@evil.example>' stays a quoted name and never
+    # becomes a second recipient.
+    mime["From"] = _address(from_name, from_email)
+    mime["To"] = _address(message.to.name, message.to.email)
     mime["Subject"] = message.subject
     mime["Date"] = format_datetime(now)
     mime["Message-ID"] = message_id(message, from_email)

@@ -8,8 +8,9 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -65,8 +66,14 @@ def create_app(c: Components) -> ASGIApp:
         if request.method == "POST":
             # RFC 8058: a POST (from the mail client's button or our form) unsubscribes
             # and answers 200 without a redirect.
+            # Only an active or paused subscriber becomes "unsubscribed": a bounced or
+            # complained address must stay suppressed (re-activation needs a sign-up).
             c.store.subscribers.set_status(
-                email, SubscriberStatus.UNSUBSCRIBED, "unsubscribe link", c.clock()
+                email,
+                SubscriberStatus.UNSUBSCRIBED,
+                "unsubscribe link",
+                c.clock(),
+                only_from=(SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED),
             )
             return _page("Unsubscribed", f"{email} will get no more digests.", 200)
         # A GET never unsubscribes by itself: link scanners follow links.
@@ -90,15 +97,54 @@ def create_app(c: Components) -> ASGIApp:
             *public.routes(c),
         ]
     )
-    return SecurityHeaders(app)
+    return SecurityHeaders(BodyLimit(app), hsts=c.settings.web.base_url.startswith("https://"))
+
+
+MAX_FORM_BYTES = 64 * 1024  # a form of the desk or the subscriber pages
+MAX_WEBHOOK_BYTES = 5 * 1024 * 1024  # a batch of SendGrid events
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit with 413, by Content-Length up front and
+    by counting while the app reads: forms are parsed into memory, so an unbounded
+    body would be a cheap way to exhaust it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = MAX_WEBHOOK_BYTES if scope["path"] == "/webhooks/sendgrid" else MAX_FORM_BYTES
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > limit:
+            response = PlainTextResponse("Request body too large", status_code=413)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(status_code=413, detail="Request body too large")
+            return message
+
+        await self.app(scope, counted, send)
 
 
 class SecurityHeaders:
     """Adds the security headers to every response, error pages included: it wraps
     the whole app, outside Starlette's own error handling."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
+        self.headers = dict(SECURITY_HEADERS)
+        if hsts:  # served as https://: browsers must never use plain http for it again
+            self.headers["Strict-Transport-Security"] = "max-age=31536000"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,7 +154,7 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
+                for name, value in self.headers.items():
                     if name not in headers:  # a route may set a stricter or wider one
                         headers[name] = value
             await send(message)

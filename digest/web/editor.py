@@ -21,9 +21,9 @@ from digest.components import Components
 from digest.editing import Edit, apply_edits, edit_for, generated_text, section_names
 from digest.errors import DeliveryError, RenderError
 from digest.models import Edition, RunReport, Section, Subscriber
-from digest.rendering import sections_for
+from digest.rendering import sections_for, xml_safe
 from digest.settings import EditionSettings, SectionSettings
-from digest.store import StoredEdition
+from digest.store import StoredEdition, edition_version
 from digest.store.desk import Session
 from digest.transports import Envelope, Recipient
 from digest.web.auth import SESSION_TTL, current_session, set_session_cookie
@@ -58,8 +58,10 @@ FRAMING_CSP = (
 
 
 def routes(c: Components) -> list[Route]:
+    # All attempts per client address; failures per account and address, so that a
+    # stranger's wrong guesses never lock the real editor out.
     by_address = RateLimiter(limit=10, window=15 * 60)
-    by_account = RateLimiter(limit=5, window=15 * 60)
+    failures = RateLimiter(limit=5, window=15 * 60)
 
     async def login(request: Request) -> Response:
         if request.method == "GET":
@@ -72,8 +74,9 @@ def routes(c: Components) -> list[Route]:
         email = str(form.get("email", "")).strip().lower()[:320]
         password = str(form.get("password", ""))
         address = client_address(request)
-        if not by_address.allow(address) or not by_account.allow(email):
-            wait = max(by_address.retry_after(address), by_account.retry_after(email))
+        attempt = f"{email} {address}"
+        if failures.blocked(attempt) or not by_address.allow(address):
+            wait = max(by_address.retry_after(address), failures.retry_after(attempt))
             response = page(
                 request,
                 "desk/login.html",
@@ -88,6 +91,7 @@ def routes(c: Components) -> list[Route]:
             return response
         user_id = await run_in_threadpool(c.store.editors.authenticate, email, password, c.clock())
         if user_id is None:
+            failures.hit(attempt)
             log.warning("failed editor sign-in for %r from %s", email, address)
             return page(
                 request,
@@ -97,7 +101,7 @@ def routes(c: Components) -> list[Route]:
             )
         token = c.store.editors.open_session(user_id, c.clock(), SESSION_TTL)
         signed_in = RedirectResponse("/desk", status_code=303)
-        set_session_cookie(signed_in, request, token)
+        set_session_cookie(signed_in, request, token, base_url=c.settings.web.base_url)
         return signed_in
 
     async def logout(request: Request) -> Response:
@@ -117,7 +121,7 @@ def routes(c: Components) -> list[Route]:
             session = current_session(c, request)
             if session is None:
                 return RedirectResponse("/desk/login", status_code=303)
-            stored = c.store.edition_by_id(int(request.path_params["id"]))
+            stored = _edition(c, request)
             if stored is None:
                 return _not_found(request)
             return await handler(request, session, stored)
@@ -129,10 +133,12 @@ def routes(c: Components) -> list[Route]:
 
         async def endpoint(request: Request) -> Response:
             session = current_session(c, request)
-            form = await request.form()
-            if session is None or not csrf_ok(request, form.get("csrf_token"), session.csrf):
+            if session is None:  # before reading any form: strangers cost nothing
                 return _forbidden(request)
-            stored = c.store.edition_by_id(int(request.path_params["id"]))
+            form = await request.form()
+            if not csrf_ok(request, form.get("csrf_token"), session.csrf):
+                return _forbidden(request)
+            stored = _edition(c, request)
             if stored is None:
                 return _not_found(request)
             return await handler(request, session, stored, form)
@@ -161,6 +167,7 @@ def routes(c: Components) -> list[Route]:
         context = {
             "stored": stored,
             "edition": stored.edition,
+            "version": edition_version(stored),
             "editable": stored.status in EDITABLE,
             "edits": edits,
             "dropped": dropped,
@@ -190,6 +197,8 @@ def routes(c: Components) -> list[Route]:
 
     @viewing
     async def email(request: Request, session: Session, stored: StoredEdition) -> Response:
+        if request.path_params["part"] not in ("html", "txt"):
+            return _not_found(request)
         groups = _groups(c, stored.edition)
         try:
             message = await run_in_threadpool(
@@ -203,8 +212,9 @@ def routes(c: Components) -> list[Route]:
         except RenderError as exc:
             return PlainTextResponse(f"cannot render: {exc}", status_code=500)
         if request.path_params["part"] == "txt":
-            return PlainTextResponse(message.text)
-        response = Response(message.html, media_type="text/html; charset=utf-8")
+            response: Response = PlainTextResponse(message.text)
+        else:
+            response = Response(message.html, media_type="text/html; charset=utf-8")
         response.headers["Content-Security-Policy"] = PREVIEW_CSP
         return response
 
@@ -223,8 +233,9 @@ def routes(c: Components) -> list[Route]:
         merged = {**edits, **changes}
         base = generated_text(stored.edition, edits)
         changed, _ = apply_edits(base, merged, section_names(config, stored.edition))
-        c.store.reopen(stored.id)
-        c.store.save_draft(changed)
+        # The edition may have started sending since it was read: then nothing changes.
+        if not c.store.reopen(stored.id) or c.store.save_draft(changed).status != "draft":
+            return _conflict(request, stored)
         c.store.edits.save(stored.id, changes, session.email, c.clock())
         return _back(stored, "saved", anchor=f"story-{key}")
 
@@ -232,7 +243,8 @@ def routes(c: Components) -> list[Route]:
     async def approve(
         request: Request, session: Session, stored: StoredEdition, form: FormData
     ) -> Response:
-        if not c.store.approve(stored.id, session.email, c.clock()):
+        version = str(form.get("version", ""))
+        if not c.store.approve(stored.id, session.email, c.clock(), version):
             return _conflict(request, stored)
         log.info("edition %s approved by %s", stored.edition.key, session.email)
         return _back(stored, "approved")
@@ -350,7 +362,7 @@ def _change(
         edit.pop("position", None)
     elif action == "text":
         for field, limit in (("headline", MAX_HEADLINE), ("summary", MAX_SUMMARY)):
-            value = " ".join(str(form.get(field, "")).split())[:limit]
+            value = " ".join(xml_safe(str(form.get(field, ""))).split())[:limit]
             generated = edit["story"][field]
             if value and value != generated:
                 edit[field] = value
@@ -359,6 +371,11 @@ def _change(
     else:
         return None
     return {key: edit}
+
+
+def _edition(c: Components, request: Request) -> StoredEdition | None:
+    edition_id = int(request.path_params["id"])
+    return c.store.edition_by_id(edition_id) if edition_id < 2**31 else None
 
 
 def _groups(c: Components, edition: Edition) -> list[tuple[Section, ...]]:
@@ -375,7 +392,8 @@ def _groups(c: Components, edition: Edition) -> list[tuple[Section, ...]]:
 def _group_index(request: Request, groups: list[tuple[Section, ...]]) -> int:
     """``?as=N``: which combination to show; anything else shows every section."""
     value = request.query_params.get("as", "0")
-    return int(value) if value.isdigit() and int(value) < len(groups) else 0
+    valid = value.isascii() and value.isdigit() and len(value) <= 4
+    return int(value) if valid and int(value) < len(groups) else 0
 
 
 def _send_test(c: Components, edition: Edition, address: str) -> None:

@@ -4,6 +4,7 @@ web app, a CSRF guard for forms, and the response helpers the routes share."""
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,14 @@ def csrf_ok(request: Request, form_value: object, expected: str | None = None) -
 
 
 def client_address(request: Request) -> str:
-    """The peer address, for rate limits. Behind a proxy run uvicorn with
-    ``--forwarded-allow-ips`` so that this is the real client."""
-    return request.client.host if request.client else "unknown"
+    """The client, for rate limits: its IPv4 address, or its IPv6 /64 (one host
+    usually holds a whole /64, so single addresses would be free to rotate). Behind
+    a proxy, ``digest serve --forwarded-allow-ips`` makes this the real client."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return host

@@ -394,5 +394,7 @@ def _expired() -> dict[str, Any]:
 
 
 def _clean_name(raw: str) -> str:
-    """A name for the greeting and the To header: printable, one line, not too long."""
-    return " ".join("".join(ch for ch in raw if ch.isprintable()).split())[:MAX_NAME]
+    """A name for the greeting and the To header: printable, one line, not too long,
+    without the characters that make up addresses or encoded words."""
+    printable = "".join(ch for ch in raw if ch.isprintable() and ch not in '<>@,;:"\\')
+    return " ".join(printable.replace("=?", "").split())[:MAX_NAME]
