@@ -50,6 +50,13 @@ _DROP_TAGS = (
 # the second run happens on about 3% of pages).
 PRECISION_MIN_WORDS = 100
 PRECISION_MIN_SHARE = 0.6
+TRAFILATURA_OPTIONS: dict[str, Any] = {
+    "include_comments": False,
+    "include_tables": True,
+    "with_metadata": True,
+    # The extensive search turns a footer's "Copyright 2026" into 1 January.
+    "date_extraction_params": {"extensive_search": False, "original_date": True},
+}
 
 
 def extract_html(html: str, url: str | None = None) -> Extracted:
@@ -81,14 +88,7 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
 def _trafilatura(html: str, url: str | None, *, precision: bool) -> Any:
     try:
         doc = trafilatura.bare_extraction(
-            html,
-            url=url,
-            include_comments=False,
-            include_tables=True,
-            with_metadata=True,
-            favor_precision=precision,
-            # The extensive search turns a footer's "Copyright 2026" into 1 January.
-            date_extraction_params={"extensive_search": False, "original_date": True},
+            html, url=url, favor_precision=precision, **TRAFILATURA_OPTIONS
         )
     except (ValueError, TypeError, ParserError, AssertionError) as exc:
         # lxml (under trafilatura) asserts on some malformed documents.
