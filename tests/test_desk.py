@@ -547,3 +547,19 @@ def test_a_send_of_a_version_changed_meanwhile_sends_nothing(c: Components) -> N
     assert any("changed while it was being prepared" in note for note in report.notes)
     pipeline.send(c, current(c, stored), RunReport())  # the next run sends the current one
     assert outbox_messages(c) and current(c, stored).status == "sent"
+
+
+def test_a_test_send_can_carry_one_groups_sections(c: Components) -> None:
+    stored = built(c)
+    c.store.subscribers.upsert(c.subscribers(), FIXED_NOW)
+    client = client_for(c)
+    csrf = sign_in(client)
+    assert 'name="as"' in client.get(f"/desk/editions/{stored.id}").text
+    for group, address in (("0", "all@desk.example"), ("1", "some@desk.example")):
+        response = client.post(
+            f"/desk/editions/{stored.id}/test",
+            data={"csrf_token": csrf, "email": address, "as": group},
+        )
+        assert response.status_code == 303
+    sizes = {str(m["To"]): len(html_part(m)) for m in outbox_messages(c).values()}
+    assert sizes["some@desk.example"] < sizes["all@desk.example"]

@@ -168,6 +168,7 @@ def routes(c: Components) -> list[Route]:
             "stored": stored,
             "edition": stored.edition,
             "version": edition_version(stored),
+            "groups": [", ".join(s.name for s in g) for g in _groups(c, stored.edition)],
             "editable": stored.status in EDITABLE,
             "edits": edits,
             "dropped": dropped,
@@ -184,7 +185,7 @@ def routes(c: Components) -> list[Route]:
     @viewing
     async def preview(request: Request, session: Session, stored: StoredEdition) -> Response:
         groups = _groups(c, stored.edition)
-        shown = _group_index(request, groups)
+        shown = _group_index(request.query_params.get("as", "0"), groups)
         context = {
             "stored": stored,
             "edition": stored.edition,
@@ -206,7 +207,7 @@ def routes(c: Components) -> list[Route]:
                     stored.edition,
                     pipeline.preheader(c, stored.edition),
                     theme=pipeline.theme(c, stored.edition),
-                    sections=groups[_group_index(request, groups)],
+                    sections=groups[_group_index(request.query_params.get("as", "0"), groups)],
                 )
             )
         except RenderError as exc:
@@ -279,7 +280,9 @@ def routes(c: Components) -> list[Route]:
         except EmailNotValidError as exc:
             return _problem(request, session, stored, f"Not an email address: {exc}")
         try:
-            await run_in_threadpool(_send_test, c, stored.edition, address)
+            groups = _groups(c, stored.edition)
+            chosen = groups[_group_index(str(form.get("as", "0")), groups)]
+            await run_in_threadpool(_send_test, c, stored.edition, address, chosen)
         except (DeliveryError, RenderError) as exc:
             return _problem(request, session, stored, f"The test was not sent: {exc}")
         log.info("test of %s sent to %s by %s", stored.edition.key, address, session.email)
@@ -389,17 +392,22 @@ def _groups(c: Components, edition: Edition) -> list[tuple[Section, ...]]:
     return groups
 
 
-def _group_index(request: Request, groups: list[tuple[Section, ...]]) -> int:
-    """``?as=N``: which combination to show; anything else shows every section."""
-    value = request.query_params.get("as", "0")
+def _group_index(value: str, groups: list[tuple[Section, ...]]) -> int:
+    """``as=N``: which combination to show or send; anything else: every section."""
     valid = value.isascii() and value.isdigit() and len(value) <= 4
     return int(value) if valid and int(value) < len(groups) else 0
 
 
-def _send_test(c: Components, edition: Edition, address: str) -> None:
-    """The edition as subscribers get it, to one address, outside the ledger."""
+def _send_test(
+    c: Components, edition: Edition, address: str, sections: tuple[Section, ...]
+) -> None:
+    """The edition as a group of subscribers gets it (``sections``), to one address,
+    outside the ledger."""
     rendered = c.renderer.render(
-        edition, preheader=pipeline.preheader(c, edition), theme=pipeline.theme(c, edition)
+        edition,
+        sections,
+        preheader=pipeline.preheader(c, edition),
+        theme=pipeline.theme(c, edition),
     )
     rendered = replace(
         rendered, subject=f"[Test] {rendered.subject}", edition_key=f"{edition.key}-test"
