@@ -32,8 +32,8 @@ from digest.models import (
     StoryLink,
     Subscriber,
 )
-from digest.rendering import RenderedEdition, sections_for
-from digest.settings import EditionSettings
+from digest.rendering import RenderedEdition, section_groups, sections_for
+from digest.settings import EditionSettings, SectionSettings
 from digest.sources import ConditionalSource, Fetched, Source
 from digest.store import StoredEdition
 from digest.store.health import FAILURE_STREAK_ALERT, FetchRecord
@@ -269,17 +269,21 @@ def build(
 # -- render and deliver -------------------------------------------------------------
 
 
-def preheader(c: Components, edition: Edition) -> str:
-    """The configured preheader; empty (derived from the headlines) when not set."""
-    config = next((e for e in c.settings.editions if e.name == edition.name), None)
-    return config.preheader if config else ""
+def edition_config(c: Components, name: str) -> EditionSettings:
+    """The settings of a stored edition's name; when it is no longer configured, a
+    stand-in with the defaults (no preheader, the classic theme, no approval)."""
+    found = next((e for e in c.settings.editions if e.name == name), None)
+    return found or EditionSettings(
+        name=name, title=name, sections=(SectionSettings(name="Other"),)
+    )
 
 
 def write_preview(
     c: Components, edition: Edition, out: Path | None = None, *, text: bool = False
 ) -> Path:
     """Render the edition as a subscriber without a name sees it; write HTML (or text)."""
-    message = c.renderer.preview(edition, preheader(c, edition), theme=theme(c, edition))
+    config = edition_config(c, edition.name)
+    message = c.renderer.preview(edition, config.preheader, theme=config.theme)
     path = (
         out
         or c.settings.var_dir
@@ -299,21 +303,12 @@ def preferences_url(c: Components, key: bytes, email: str) -> str:
     return f"{c.settings.web.base_url}/preferences/{sign(key, 'preferences', email)}"
 
 
-def needs_approval(c: Components, name: str) -> bool:
-    config = next((e for e in c.settings.editions if e.name == name), None)
-    return config is not None and config.requires_approval
-
-
-def theme(c: Components, edition: Edition) -> str:
-    config = next((e for e in c.settings.editions if e.name == edition.name), None)
-    return config.theme if config else "classic"
-
-
 def write_web_version(c: Components, edition: Edition) -> Path:
     """The edition as a standalone page in the web folder (the archive's source)."""
     path = c.settings.web.editions_dir / edition.name / f"{edition.period}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(c.renderer.web_page(edition, theme=theme(c, edition)), encoding="utf-8")
+    theme = edition_config(c, edition.name).theme
+    path.write_text(c.renderer.web_page(edition, theme=theme), encoding="utf-8")
     return path
 
 
@@ -335,7 +330,8 @@ def send(
     message leaves, so a template error sends nothing.
     """
     edition = stored.edition
-    if stored.status == "draft" and needs_approval(c, edition.name):
+    config = edition_config(c, edition.name)
+    if stored.status == "draft" and config.requires_approval:
         report.held = True
         report.notes.append(f"edition {edition.key} waits for an editor's approval; held")
         return None
@@ -344,22 +340,21 @@ def send(
         return None
     c.store.subscribers.upsert(c.subscribers(), c.clock())
     key = c.signing_key()
+    # Keyed by section names: cheap to hash once per subscriber.
     rendered: dict[tuple[str, ...], RenderedEdition] = {}
-    for topics in c.store.subscribers.topic_choices():
-        combo = tuple(x.name for x in sections_for(edition, topics))
-        if combo not in rendered:
-            chosen = [x for x in edition.sections if x.name in combo]
-            rendered[combo] = c.renderer.render(
-                edition, chosen, preheader=preheader(c, edition), theme=theme(c, edition)
+    for group in section_groups(edition, c.store.subscribers.topic_choices()):
+        names = tuple(s.name for s in group)
+        rendered[names] = c.renderer.render(
+            edition, group, preheader=config.preheader, theme=config.theme
+        )
+        if rendered[names].dropped:
+            report.notes.append(
+                f"{rendered[names].dropped} lowest-ranked stories moved to the web version "
+                f"to keep the email under Gmail's 102 KB clip ({', '.join(names)})"
             )
-            if rendered[combo].dropped:
-                report.notes.append(
-                    f"{rendered[combo].dropped} lowest-ranked stories moved to the web version "
-                    f"to keep the email under Gmail's 102 KB clip ({', '.join(combo)})"
-                )
 
     def render_for(subscriber: Subscriber) -> RenderedEdition:
-        return rendered[tuple(x.name for x in sections_for(edition, subscriber.topics))]
+        return rendered[tuple(s.name for s in sections_for(edition, subscriber.topics))]
 
     if stored.status in ("draft", "approved") and not c.store.start_sending(stored):
         # An editor changed (or took back) the edition while it was being rendered.

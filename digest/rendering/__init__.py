@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -240,6 +240,19 @@ def sections_for(edition: Edition, topics: Sequence[str]) -> tuple[Section, ...]
     wanted = {t.lower() for t in topics}
     chosen = tuple(s for s in edition.sections if s.name.lower() in wanted)
     return chosen or edition.sections
+
+
+def section_groups(
+    edition: Edition, choices: Iterable[Sequence[str]]
+) -> list[tuple[Section, ...]]:
+    """The distinct section combinations the subscribers' ``choices`` of topics give
+    (:func:`sections_for` each), in the order first met: one rendering each."""
+    groups: list[tuple[Section, ...]] = []
+    for topics in choices:
+        chosen = sections_for(edition, topics)
+        if chosen not in groups:
+            groups.append(chosen)
+    return groups
 
 
 def _top_stories(sections: Sequence[Section]) -> list[Story]:

@@ -5,11 +5,11 @@ send a test. Every form carries the session's CSRF token."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -20,13 +20,13 @@ from digest import pipeline
 from digest.components import Components
 from digest.editing import Edit, apply_edits, edit_for, generated_text, section_names
 from digest.errors import DeliveryError, RenderError
-from digest.models import Edition, RunReport, Section, Subscriber
-from digest.rendering import sections_for, xml_safe
-from digest.settings import EditionSettings, SectionSettings
+from digest.models import Edition, RenderedMessage, RunReport, Section, Subscriber
+from digest.rendering import section_groups, xml_safe
+from digest.settings import EditionSettings, check_email
 from digest.store import StoredEdition, edition_version
 from digest.store.desk import Session
 from digest.transports import Envelope, Recipient
-from digest.web.auth import SESSION_TTL, current_session, set_session_cookie
+from digest.web.auth import SESSION_COOKIE, SESSION_TTL, current_session, set_session_cookie
 from digest.web.pages import client_address, csrf_ok, page
 from digest.web.ratelimit import RateLimiter
 
@@ -51,6 +51,7 @@ PREVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; "
     "frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
 )
+PREVIEWS_KEPT = 8
 FRAMING_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
@@ -63,11 +64,35 @@ def routes(c: Components) -> list[Route]:
     by_address = RateLimiter(limit=10, window=15 * 60)
     failures = RateLimiter(limit=5, window=15 * 60)
 
+    # The preview page loads the same rendering three times (two widths and the text):
+    # the last few renderings are kept, keyed by the content they were made from.
+    previews: dict[tuple[str, tuple[str, ...]], RenderedMessage] = {}
+    previews_lock = threading.Lock()
+
+    def preview_of(stored: StoredEdition, sections: tuple[Section, ...]) -> RenderedMessage:
+        key = (edition_version(stored), tuple(s.name for s in sections))
+        with previews_lock:
+            if key in previews:
+                return previews[key]
+        config = pipeline.edition_config(c, stored.edition.name)
+        message = c.renderer.preview(
+            stored.edition, config.preheader, theme=config.theme, sections=sections
+        )
+        with previews_lock:
+            while len(previews) >= PREVIEWS_KEPT:
+                del previews[next(iter(previews))]
+            previews[key] = message
+        return message
+
+    def login_page(request: Request, flash: str | None = None, status: int = 200) -> Response:
+        context = {"title": "Sign in", "flash": flash, "flash_error": flash is not None}
+        return page(request, "desk/login.html", context, status=status)
+
     async def login(request: Request) -> Response:
         if request.method == "GET":
             if current_session(c, request) is not None:
                 return RedirectResponse("/desk", status_code=303)
-            return page(request, "desk/login.html", {"title": "Sign in"})
+            return login_page(request)
         form = await request.form()
         if not csrf_ok(request, form.get("csrf_token")):
             return _forbidden(request)
@@ -77,28 +102,14 @@ def routes(c: Components) -> list[Route]:
         attempt = f"{email} {address}"
         if failures.blocked(attempt) or not by_address.allow(address):
             wait = max(by_address.retry_after(address), failures.retry_after(attempt))
-            response = page(
-                request,
-                "desk/login.html",
-                {
-                    "title": "Sign in",
-                    "flash": "Too many attempts; try again later.",
-                    "flash_error": True,
-                },
-                status=429,
-            )
+            response = login_page(request, "Too many attempts; try again later.", 429)
             response.headers["Retry-After"] = str(wait)
             return response
         user_id = await run_in_threadpool(c.store.editors.authenticate, email, password, c.clock())
         if user_id is None:
             failures.hit(attempt)
             log.warning("failed editor sign-in for %r from %s", email, address)
-            return page(
-                request,
-                "desk/login.html",
-                {"title": "Sign in", "flash": "Wrong email or password.", "flash_error": True},
-                status=400,
-            )
+            return login_page(request, "Wrong email or password.", 400)
         token = c.store.editors.open_session(user_id, c.clock(), SESSION_TTL)
         signed_in = RedirectResponse("/desk", status_code=303)
         set_session_cookie(signed_in, request, token, base_url=c.settings.web.base_url)
@@ -109,7 +120,7 @@ def routes(c: Components) -> list[Route]:
         form = await request.form()
         if session is None or not csrf_ok(request, form.get("csrf_token"), session.csrf):
             return _forbidden(request)
-        c.store.editors.close_session(request.cookies["digest_session"])
+        c.store.editors.close_session(request.cookies[SESSION_COOKIE])
         response = RedirectResponse("/desk/login", status_code=303)
         set_session_cookie(response, request, None)
         return response
@@ -158,7 +169,7 @@ def routes(c: Components) -> list[Route]:
 
     @viewing
     async def edition(request: Request, session: Session, stored: StoredEdition) -> Response:
-        config = _config(c, stored.edition.name)
+        config = pipeline.edition_config(c, stored.edition.name)
         edits = c.store.edits.all(stored.id)
         dropped = [
             (key, edit) for key, edit in edits.items() if edit.get("dropped") and "story" in edit
@@ -168,7 +179,7 @@ def routes(c: Components) -> list[Route]:
             "stored": stored,
             "edition": stored.edition,
             "version": edition_version(stored),
-            "groups": [", ".join(s.name for s in g) for g in _groups(c, stored.edition)],
+            "groups": _labels(_groups(c, stored.edition)),
             "editable": stored.status in EDITABLE,
             "edits": edits,
             "dropped": dropped,
@@ -189,7 +200,7 @@ def routes(c: Components) -> list[Route]:
         context = {
             "stored": stored,
             "edition": stored.edition,
-            "groups": [", ".join(s.name for s in group) for group in groups],
+            "groups": _labels(groups),
             "shown": shown,
         }
         response = _desk(request, session, "desk/preview.html", context)
@@ -201,15 +212,9 @@ def routes(c: Components) -> list[Route]:
         if request.path_params["part"] not in ("html", "txt"):
             return _not_found(request)
         groups = _groups(c, stored.edition)
+        index = _group_index(request.query_params.get("as", "0"), groups)
         try:
-            message = await run_in_threadpool(
-                lambda: c.renderer.preview(
-                    stored.edition,
-                    pipeline.preheader(c, stored.edition),
-                    theme=pipeline.theme(c, stored.edition),
-                    sections=groups[_group_index(request.query_params.get("as", "0"), groups)],
-                )
-            )
+            message = await run_in_threadpool(preview_of, stored, groups[index])
         except RenderError as exc:
             return PlainTextResponse(f"cannot render: {exc}", status_code=500)
         if request.path_params["part"] == "txt":
@@ -226,7 +231,7 @@ def routes(c: Components) -> list[Route]:
         if stored.status not in EDITABLE:
             return _conflict(request, stored)
         key = request.path_params["story"]
-        config = _config(c, stored.edition.name)
+        config = pipeline.edition_config(c, stored.edition.name)
         edits = c.store.edits.all(stored.id)
         changes = _change(stored.edition, edits, key, form, config)
         if changes is None:
@@ -262,7 +267,7 @@ def routes(c: Components) -> list[Route]:
     async def rebuild(
         request: Request, session: Session, stored: StoredEdition, form: FormData
     ) -> Response:
-        config = _config(c, stored.edition.name)
+        config = pipeline.edition_config(c, stored.edition.name)
         today = pipeline.local_period(c.clock(), config.schedule.timezone)
         if stored.status != "draft" or stored.edition.period != today:
             return _conflict(request, stored)
@@ -274,10 +279,8 @@ def routes(c: Components) -> list[Route]:
         request: Request, session: Session, stored: StoredEdition, form: FormData
     ) -> Response:
         try:
-            address = validate_email(
-                str(form.get("email", "")).strip(), check_deliverability=False
-            ).normalized
-        except EmailNotValidError as exc:
+            address = check_email(str(form.get("email", "")).strip())
+        except ValueError as exc:
             return _problem(request, session, stored, f"Not an email address: {exc}")
         try:
             groups = _groups(c, stored.edition)
@@ -384,12 +387,11 @@ def _edition(c: Components, request: Request) -> StoredEdition | None:
 def _groups(c: Components, edition: Edition) -> list[tuple[Section, ...]]:
     """The section combinations the edition goes out in: every section first, then
     each distinct choice among active subscribers (as the delivery renders them)."""
-    groups = [edition.sections]
-    for topics in c.store.subscribers.topic_choices():
-        chosen = sections_for(edition, topics)
-        if chosen not in groups:
-            groups.append(chosen)
-    return groups
+    return section_groups(edition, [(), *c.store.subscribers.topic_choices()])
+
+
+def _labels(groups: list[tuple[Section, ...]]) -> list[str]:
+    return [", ".join(s.name for s in group) for group in groups]
 
 
 def _group_index(value: str, groups: list[tuple[Section, ...]]) -> int:
@@ -403,12 +405,8 @@ def _send_test(
 ) -> None:
     """The edition as a group of subscribers gets it (``sections``), to one address,
     outside the ledger."""
-    rendered = c.renderer.render(
-        edition,
-        sections,
-        preheader=pipeline.preheader(c, edition),
-        theme=pipeline.theme(c, edition),
-    )
+    config = pipeline.edition_config(c, edition.name)
+    rendered = c.renderer.render(edition, sections, preheader=config.preheader, theme=config.theme)
     rendered = replace(
         rendered, subject=f"[Test] {rendered.subject}", edition_key=f"{edition.key}-test"
     )
@@ -420,14 +418,6 @@ def _send_test(
         preferences_url=pipeline.preferences_url(c, key, address),
     )
     c.transport.send(Envelope(rendered, (recipient,)))
-
-
-def _config(c: Components, name: str) -> EditionSettings:
-    """The edition's settings; a stand-in when it is no longer configured."""
-    found = next((e for e in c.settings.editions if e.name == name), None)
-    return found or EditionSettings(
-        name=name, title=name, sections=(SectionSettings(name="Other"),)
-    )
 
 
 def _desk(
@@ -447,31 +437,18 @@ def _back(stored: StoredEdition, done: str, anchor: str = "") -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+def _message(request: Request, title: str, text: str, status: int) -> Response:
+    return page(request, "desk/message.html", {"title": title, "message": text}, status=status)
+
+
 def _forbidden(request: Request) -> Response:
-    return page(
-        request,
-        "desk/message.html",
-        {"title": "Not allowed", "message": "Sign in again and retry (the form had expired)."},
-        status=403,
-    )
+    return _message(request, "Not allowed", "Sign in again and retry (the form had expired).", 403)
 
 
 def _not_found(request: Request) -> Response:
-    return page(
-        request,
-        "desk/message.html",
-        {"title": "Not found", "message": "No such edition."},
-        status=404,
-    )
+    return _message(request, "Not found", "No such edition.", 404)
 
 
 def _conflict(request: Request, stored: StoredEdition) -> Response:
-    return page(
-        request,
-        "desk/message.html",
-        {
-            "title": "Not possible now",
-            "message": f"Edition {stored.edition.key} is {stored.status}: not possible now.",
-        },
-        status=409,
-    )
+    text = f"Edition {stored.edition.key} is {stored.status}: not possible now."
+    return _message(request, "Not possible now", text, 409)

@@ -107,8 +107,7 @@ def routes(c: Components) -> list[Route]:
     def show(
         request: Request, template: str, title: str, status: int = 200, **context: Any
     ) -> HTMLResponse:
-        values = {"site": site, "title": title, "flash": None, "flash_error": False}
-        return page(request, template, {**values, **context}, status=status)
+        return page(request, template, {"site": site, "title": title, **context}, status=status)
 
     def message(
         request: Request, title: str, text: str, status: int = 200, **context: Any
@@ -336,16 +335,19 @@ def routes(c: Components) -> list[Route]:
 
     async def web_version(request: Request) -> Response:
         name, period = request.path_params["name"], request.path_params["period"]
-        missing = message(request, "Not found", "There is no such edition in the archive.", 404)
+
+        def missing() -> HTMLResponse:
+            return message(request, "Not found", "There is no such edition in the archive.", 404)
+
         if not (EDITION_NAME.fullmatch(name) and PERIOD.fullmatch(period)):
-            return missing
+            return missing()
         # Only a sent edition: a draft's web version exists before it goes out.
         if c.store.edition_status(name, period) != "sent":
-            return missing
+            return missing()
         root = c.settings.web.editions_dir.resolve()
         path = (root / name / f"{period}.html").resolve()
         if not path.is_relative_to(root) or not path.is_file():
-            return missing
+            return missing()
         return HTMLResponse(
             path.read_text(encoding="utf-8"), headers={"Content-Security-Policy": WEB_VERSION_CSP}
         )
