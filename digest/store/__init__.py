@@ -242,7 +242,7 @@ class Store:
         An edition already sending or sent is never replaced: it is returned as is,
         so a re-run resumes its delivery instead of building a different one.
         """
-        payload = json.dumps(edition_to_dict(edition), ensure_ascii=False)
+        payload = _payload(edition)
         article_ids = list(
             dict.fromkeys(link.article_id for s in edition.stories for link in s.articles)
         )
@@ -325,7 +325,7 @@ class Store:
         """Draft or approved -> sending, only if the stored edition is still the one
         ``stored`` holds (the one just rendered): an editor's change made meanwhile
         is never lost behind a send of the older version."""
-        payload = json.dumps(edition_to_dict(stored.edition), ensure_ascii=False)
+        payload = _payload(stored.edition)
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(editions)
@@ -393,7 +393,13 @@ def _article(row: Any) -> Article:
 
 def edition_version(stored: StoredEdition) -> str:
     """A short fingerprint of an edition's content, for "approve what I saw"."""
-    return _version(json.dumps(edition_to_dict(stored.edition), ensure_ascii=False))
+    return _version(_payload(stored.edition))
+
+
+def _payload(edition: Edition) -> str:
+    """The edition as the database keeps it. One serialisation: ``start_sending``
+    compares it byte for byte with what ``save_draft`` stored."""
+    return json.dumps(edition_to_dict(edition), ensure_ascii=False)
 
 
 def _version(payload: str) -> str:

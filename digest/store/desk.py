@@ -9,6 +9,7 @@ leaked database does not hand out sessions.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -55,8 +56,11 @@ def check_password(password: str, stored: str) -> bool:
 
 
 # A constant hash to check against when the address is unknown, so that a wrong
-# address takes as long as a wrong password (no account discovery by timing).
-_DUMMY_HASH = hash_password(secrets.token_hex(8))
+# address takes as long as a wrong password (no account discovery by timing). Made
+# on first use: a full scrypt at import would slow every command.
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_hex(8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +125,7 @@ class Editors:
                 select(users.c.id, users.c.password_hash).where(users.c.email == email.lower())
             ).first()
         if row is None:
-            check_password(password, _DUMMY_HASH)
+            check_password(password, _dummy_hash())
             return None
         if not check_password(password, row.password_hash):
             return None

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, and_, exists, func, insert, literal, select, upda
 
 from digest.models import Delivery, DeliveryState, Subscriber, SubscriberStatus
 from digest.store.schema import deliveries, editions, subscribers
+from digest.store.subscribers import subscriber_from_row
 
 P, S, A = DeliveryState.PENDING.value, DeliveryState.SENDING.value, DeliveryState.ACCEPTED.value
 
@@ -139,18 +140,7 @@ class Ledger:
                 .where(deliveries.c.id.in_(ids), deliveries.c.batch_id == batch_id)
                 .order_by(deliveries.c.id)
             )
-            return [
-                Claimed(
-                    row.id,
-                    Subscriber(
-                        email=row.email,
-                        name=row.name,
-                        timezone=row.timezone,
-                        topics=tuple(t for t in row.topics.split(";") if t),
-                    ),
-                )
-                for row in rows
-            ]
+            return [Claimed(row.id, subscriber_from_row(row)) for row in rows]
 
     def mark(
         self,
@@ -197,13 +187,20 @@ class Ledger:
         return list(batches.values())
 
     def counts(self, edition_id: int) -> dict[str, int]:
+        return self.counts_of([edition_id]).get(edition_id, {})
+
+    def counts_of(self, edition_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Counts by state of several editions in one query (the desk's list)."""
+        found: dict[int, dict[str, int]] = {}
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(deliveries.c.state, func.count())
-                .where(deliveries.c.edition_id == edition_id)
-                .group_by(deliveries.c.state)
+                select(deliveries.c.edition_id, deliveries.c.state, func.count())
+                .where(deliveries.c.edition_id.in_(list(edition_ids)))
+                .group_by(deliveries.c.edition_id, deliveries.c.state)
             )
-            return {state: int(n) for state, n in rows}
+            for edition_id, state, n in rows:
+                found.setdefault(int(edition_id), {})[state] = int(n)
+        return found
 
     def suppressed_since(self, edition_id: int) -> dict[str, int]:
         """Of the subscribers this edition reached, how many have since bounced,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,22 @@ class ImportCounts:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+def encode_topics(topics: Iterable[str]) -> str:
+    """Section names as the topics column keeps them: ';'-separated."""
+    return ";".join(topics)
+
+
+def decode_topics(value: str) -> tuple[str, ...]:
+    return tuple(t for t in value.split(";") if t)
+
+
+def subscriber_from_row(row: Any) -> Subscriber:
+    """A subscriber from a row of the subscribers table (or a join holding its columns)."""
+    return Subscriber(
+        email=row.email, name=row.name, timezone=row.timezone, topics=decode_topics(row.topics)
+    )
 
 
 class SubscriberStore:
@@ -70,7 +87,7 @@ class SubscriberStore:
                         own_choice.add(row.email)
                 new_rows = []
                 for email, person in by_email.items():
-                    values = (person.name, person.timezone, ";".join(person.topics))
+                    values = (person.name, person.timezone, encode_topics(person.topics))
                     if email in own_choice:
                         values = (person.name, *known[email][1:])
                     if email not in known:
@@ -137,12 +154,7 @@ class SubscriberStore:
         if row is None:
             return None
         return SubscriberRecord(
-            Subscriber(
-                email=row.email,
-                name=row.name,
-                timezone=row.timezone,
-                topics=tuple(t for t in row.topics.split(";") if t),
-            ),
+            subscriber_from_row(row),
             SubscriberStatus(row.status),
             row.preferences_set_at,
             row.updated_at,
@@ -161,7 +173,7 @@ class SubscriberStore:
                 update(subscribers)
                 .where(subscribers.c.email == email.lower(), subscribers.c.status.in_(settable))
                 .values(
-                    topics=";".join(topics),
+                    topics=encode_topics(topics),
                     timezone=timezone,
                     status=status.value,
                     status_reason="preferences page",
@@ -177,7 +189,7 @@ class SubscriberStore:
         they chose. True when the address was new."""
         email = person.email.lower()
         values: dict[str, object] = {
-            "topics": ";".join(person.topics),
+            "topics": encode_topics(person.topics),
             "status": SubscriberStatus.ACTIVE.value,
             "status_reason": "confirmed sign-up",
             "preferences_set_at": now,
@@ -228,7 +240,7 @@ class SubscriberStore:
                 .where(subscribers.c.status == SubscriberStatus.ACTIVE.value)
                 .distinct()
             )
-            return [tuple(t for t in value.split(";") if t) for value in rows]
+            return [decode_topics(value) for value in rows]
 
     def timezones(self) -> list[str]:
         """Every time zone among active subscribers, sorted."""

@@ -160,10 +160,9 @@ def routes(c: Components) -> list[Route]:
         session = current_session(c, request)
         if session is None:
             return RedirectResponse("/desk/login", status_code=303)
-        rows = [
-            {"stored": stored, "counts": c.store.ledger.counts(stored.id)}
-            for stored in c.store.list_editions()
-        ]
+        listed = c.store.list_editions()
+        counts = c.store.ledger.counts_of([stored.id for stored in listed])
+        rows = [{"stored": stored, "counts": counts.get(stored.id, {})} for stored in listed]
         held = {e.name for e in c.settings.editions if e.requires_approval}
         return _desk(request, session, "desk/editions.html", {"rows": rows, "held": held})
 
