@@ -94,7 +94,6 @@ class Deliverer:
         self.policy = policy
         self.rng = rng or random.Random()
         self._next_request_at = 0.0
-        self._preferences_for: Callable[[str], str] | None = None
 
     def deliver(
         self,
@@ -113,7 +112,6 @@ class Deliverer:
         (only those of ``timezone`` are added, when given). ``should_stop`` is asked
         between batches: a shutdown leaves the rest pending, nothing half-done."""
         report = DeliveryReport()
-        self._preferences_for = preferences_for
         now = self.clock()
         self.ledger.enqueue(edition_id, now, timezone)
         self.ledger.suppress_inactive(edition_id, now)
@@ -130,7 +128,9 @@ class Deliverer:
             claimed = self.ledger.claim(edition_id, size, batch_id, self.clock(), send_at)
             if not claimed:
                 break
-            self._send_batch(claimed, batch_id, send_at, render_for, unsubscribe_for, report)
+            self._send_batch(
+                claimed, batch_id, send_at, render_for, unsubscribe_for, preferences_for, report
+            )
             if on_progress:
                 on_progress(len(claimed))
         report.stopped = should_stop()
@@ -152,6 +152,7 @@ class Deliverer:
         send_at: datetime | None,
         render_for: Callable[[Subscriber], RenderedEdition],
         unsubscribe_for: Callable[[str], str],
+        preferences_for: Callable[[str], str] | None,
         report: DeliveryReport,
     ) -> None:
         groups: dict[int, tuple[RenderedEdition, list[Recipient]]] = {}
@@ -162,7 +163,7 @@ class Deliverer:
                 row.delivery_id,
                 row.subscriber,
                 unsubscribe_for(email),
-                self._preferences_for(email) if self._preferences_for else None,
+                preferences_for(email) if preferences_for else None,
             )
             groups.setdefault(id(rendered), (rendered, []))[1].append(recipient)
         try:

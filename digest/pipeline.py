@@ -24,6 +24,7 @@ from digest.models import (
     Article,
     DeliveryState,
     Edition,
+    RenderedMessage,
     RunReport,
     Section,
     SentStory,
@@ -243,7 +244,7 @@ def build(
         # What went out before: an article in the window may have come just after an
         # edition that is itself outside it, so look back twice as far.
         sent = c.store.sent_stories(config.name, now - 2 * lookback)
-        weights = {source.name: source.weight for source in c.settings.sources}
+        weights = c.settings.source_weights
         llm = c.llm_summariser()
         edition = build_edition(
             articles, config, now, llm=llm, capped=False, weights=weights, sent=sent
@@ -260,10 +261,15 @@ def build(
         if llm is not None:
             report.notes.extend(llm.problems)
         report.articles = len(articles)
+    _describe(report, stored)
+    return stored
+
+
+def _describe(report: RunReport, stored: StoredEdition) -> None:
+    """Which edition the report is about, for its summary table."""
     report.edition = stored.edition.key
     report.stories = len(stored.edition.stories)
     report.sections = len(stored.edition.sections)
-    return stored
 
 
 # -- render and deliver -------------------------------------------------------------
@@ -278,12 +284,25 @@ def edition_config(c: Components, name: str) -> EditionSettings:
     )
 
 
-def write_preview(
-    c: Components, edition: Edition, out: Path | None = None, *, text: bool = False
-) -> Path:
-    """Render the edition as a subscriber without a name sees it; write HTML (or text)."""
+def preview_message(
+    c: Components, edition: Edition, sections: Sequence[Section] | None = None
+) -> RenderedMessage:
+    """The edition as a subscriber without a name gets it (every section, or those)."""
     config = edition_config(c, edition.name)
-    message = c.renderer.preview(edition, config.preheader, theme=config.theme)
+    return c.renderer.preview(edition, config.preheader, theme=config.theme, sections=sections)
+
+
+def write_preview(
+    c: Components,
+    edition: Edition,
+    out: Path | None = None,
+    *,
+    text: bool = False,
+    message: RenderedMessage | None = None,
+) -> Path:
+    """Write the edition as a subscriber without a name sees it, HTML (or text);
+    ``message`` when it is rendered already."""
+    message = message or preview_message(c, edition)
     path = (
         out
         or c.settings.var_dir
@@ -331,6 +350,9 @@ def send(
     """
     edition = stored.edition
     config = edition_config(c, edition.name)
+    _describe(report, stored)
+    if c.settings.delivery.transport == "outbox":
+        report.outbox = str(c.settings.delivery.outbox_dir)
     if stored.status == "draft" and config.requires_approval:
         report.held = True
         report.notes.append(f"edition {edition.key} waits for an editor's approval; held")
@@ -430,13 +452,12 @@ def run(
     config = c.settings.edition(edition_name)
     report = RunReport()
     lease = f"edition:{config.name}"
+    run_id = c.store.runs.start("run", config.name, None, c.clock())
     if not c.store.leases.acquire(lease, c.holder, LEASE_TTL, c.clock()):
         report.skipped = True
         report.notes.append(f"another process is running edition {config.name}; skipped")
-        run_id = c.store.runs.start("run", config.name, None, c.clock())
         c.store.runs.finish(run_id, "skipped", c.clock(), error=report.notes[-1])
         return report
-    run_id = c.store.runs.start("run", config.name, None, c.clock())
 
     def renew(_: int) -> None:
         c.store.leases.acquire(lease, c.holder, LEASE_TTL, c.clock())
@@ -452,8 +473,6 @@ def run(
         raise
     finally:
         c.store.leases.release(lease, c.holder)
-    if c.settings.delivery.transport == "outbox":
-        report.outbox = str(c.settings.delivery.outbox_dir)
     status = "held" if report.held else "ok" if report.failed_deliveries == 0 else "partial"
     period = stored.edition.period
     c.store.runs.finish(run_id, status, c.clock(), summary=_summary(report), period=period)

@@ -21,14 +21,15 @@ def edition_to_dict(edition: Edition) -> dict[str, Any]:
             {
                 "name": section.name,
                 "description": section.description,
-                "stories": [_story_to_dict(story) for story in section.stories],
+                "stories": [story_to_dict(story) for story in section.stories],
             }
             for section in edition.sections
         ],
     }
 
 
-def _story_to_dict(story: Story) -> dict[str, Any]:
+def story_to_dict(story: Story) -> dict[str, Any]:
+    """One story as in the edition JSON (editors' saved copies use it too)."""
     return {
         "id": story.id,
         "headline": story.headline,
@@ -72,14 +73,14 @@ def edition_from_dict(data: dict[str, Any]) -> Edition:
             Section(
                 name=s["name"],
                 description=s.get("description", ""),
-                stories=tuple(_story_from_dict(st) for st in s["stories"]),
+                stories=tuple(story_from_dict(st) for st in s["stories"]),
             )
             for s in data["sections"]
         ),
     )
 
 
-def _story_from_dict(data: dict[str, Any]) -> Story:
+def story_from_dict(data: dict[str, Any]) -> Story:
     return Story(
         id=data["id"],
         headline=data["headline"],
@@ -107,12 +108,3 @@ def _story_from_dict(data: dict[str, Any]) -> Story:
             else None
         ),
     )
-
-
-def story_to_dict(story: Story) -> dict[str, Any]:
-    """One story as in the edition JSON (for editors' saved copies)."""
-    return _story_to_dict(story)
-
-
-def story_from_dict(data: dict[str, Any]) -> Story:
-    return _story_from_dict(data)

@@ -339,6 +339,11 @@ class Settings(_Frozen):
                 raise ValueError(f"{what}: duplicate name(s) {', '.join(dupes)}")
         return self
 
+    @property
+    def source_weights(self) -> dict[str, float]:
+        """Each source's ranking weight, by name."""
+        return {source.name: source.weight for source in self.sources}
+
     def edition(self, name: str | None) -> EditionSettings:
         """The named edition, or the first one when ``name`` is None."""
         if name is None:

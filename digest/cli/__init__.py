@@ -239,10 +239,12 @@ def build(
         stored = pipeline.build(c, edition, report)
         if out_file:
             _write_json(out_file, edition_to_dict(stored.edition))
-        if html:
-            pipeline.write_preview(c, stored.edition, html)
-        if text:
-            pipeline.write_preview(c, stored.edition, text, text=True)
+        if html or text:
+            message = pipeline.preview_message(c, stored.edition)
+            if html:
+                pipeline.write_preview(c, stored.edition, html, message=message)
+            if text:
+                pipeline.write_preview(c, stored.edition, text, text=True, message=message)
     finally:
         c.close()
     _report(report)
@@ -261,9 +263,8 @@ def _offline_build(
         raise typer.BadParameter("--articles needs --out EDITION.json", param_hint="--out")
     config = settings.edition(edition_name)
     loaded = [article_from_record(record) for _, record in read_jsonl(articles_path)]
-    weights = {source.name: source.weight for source in settings.sources}
     edition = pipeline.build_edition(
-        loaded, config, datetime.now(UTC), capped=not all_stories, weights=weights
+        loaded, config, datetime.now(UTC), capped=not all_stories, weights=settings.source_weights
     )
     _write_json(out_file, edition_to_dict(edition))
     if html or text:
@@ -342,12 +343,7 @@ def send(
     due = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
     with components_from(config) as c, _progress() as progress:
         stored = find_edition(c, edition)
-        report.edition = stored.edition.key
-        report.stories = len(stored.edition.stories)
-        report.sections = len(stored.edition.sections)
         pipeline.send(c, stored, report, progress, due=due, retry_ambiguous=retry_ambiguous)
-        if c.settings.delivery.transport == "outbox":
-            report.outbox = str(c.settings.delivery.outbox_dir)
     _report(report)
     if report.failed_deliveries:
         raise typer.Exit(1)

@@ -242,9 +242,7 @@ def sections_for(edition: Edition, topics: Sequence[str]) -> tuple[Section, ...]
     return chosen or edition.sections
 
 
-def section_groups(
-    edition: Edition, choices: Iterable[Sequence[str]]
-) -> list[tuple[Section, ...]]:
+def section_groups(edition: Edition, choices: Iterable[Sequence[str]]) -> list[tuple[Section, ...]]:
     """The distinct section combinations the subscribers' ``choices`` of topics give
     (:func:`sections_for` each), in the order first met: one rendering each."""
     groups: list[tuple[Section, ...]] = []

@@ -74,10 +74,7 @@ def routes(c: Components) -> list[Route]:
         with previews_lock:
             if key in previews:
                 return previews[key]
-        config = pipeline.edition_config(c, stored.edition.name)
-        message = c.renderer.preview(
-            stored.edition, config.preheader, theme=config.theme, sections=sections
-        )
+        message = pipeline.preview_message(c, stored.edition, sections)
         with previews_lock:
             while len(previews) >= PREVIEWS_KEPT:
                 del previews[next(iter(previews))]
