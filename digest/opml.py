@@ -19,11 +19,10 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
 from digest.errors import ConfigError
-from digest.settings import Settings
+from digest.settings import LANGUAGE_TAG, Settings
 from digest.urls import canonical_url
 
 MAX_BYTES = 10 * 1024 * 1024
-_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +112,7 @@ def _outlines(parent: ET.Element, folders: tuple[str, ...]) -> Iterator[OpmlFeed
                 url=url,
                 site=attrs.get("htmlurl") or None,
                 categories=(*categories, *reversed(folders)),
-                language=language if language and _LANGUAGE_TAG.match(language) else None,
+                language=language if language and LANGUAGE_TAG.fullmatch(language) else None,
             )
         elif len(outline) == 0:  # a leaf that is no feed: a web site, a note
             yield OpmlFeed(title=label, url="", site=attrs.get("htmlurl") or None)

@@ -51,6 +51,10 @@ def _resolve(value: Path, info: ValidationInfo) -> Path:
     return value
 
 
+HTTP_URL = re.compile(r"^https?://[^\s/]+")  # what a URL setting must start with
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")  # "en", "pt-BR"
+
+
 def check_email(value: str) -> str:
     """Normalise an address; no DNS look-up. Raises ValueError with the reason."""
     try:
@@ -95,14 +99,14 @@ class SourceSettings(_Frozen):
     @field_validator("url")
     @classmethod
     def _url_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+        if value is not None and not HTTP_URL.match(value):
             raise ValueError(f"{value!r} is not an http(s) URL (use 'path' for a local file)")
         return value
 
     @field_validator("language")
     @classmethod
     def _language_tag(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}", value):
+        if value is not None and not LANGUAGE_TAG.fullmatch(value):
             raise ValueError(f"{value!r} is not a language tag (e.g. 'en', 'pt-BR')")
         return value
 
@@ -245,7 +249,7 @@ class WebSettings(_Frozen):
     @field_validator("base_url")
     @classmethod
     def _https(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
+        if not HTTP_URL.match(value):
             raise ValueError(f"{value!r} is not an absolute http(s) URL")
         return value.rstrip("/")
 
@@ -263,7 +267,7 @@ class LLMSettings(_Frozen):
     @field_validator("url")
     @classmethod
     def _http(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
+        if not HTTP_URL.match(value):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value
 

@@ -26,8 +26,8 @@ from digest.models import RawDocument
 from digest.sources import Fetched, Validators
 from digest.sources.decoding import decode
 from digest.sources.fulltext import FullText
-from digest.sources.http import Fetcher
-from digest.sources.page import language_tag, validators_of
+from digest.sources.http import Fetcher, fetch_changed
+from digest.sources.page import language_tag
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +76,12 @@ class FeedSource:
                 raise SourceError(self.name, f"cannot read {self.path}: {exc.strerror}") from None
         else:
             assert self.url is not None and self.fetcher is not None
-            same = previous if previous is not None and previous.url == self.url else None
-            download = self.fetcher.fetch(
-                self.name,
-                self.url,
-                allow_private=self.local,
-                etag=same.etag if same else None,
-                last_modified=same.last_modified if same else None,
+            download, validators = fetch_changed(
+                self.fetcher, self.name, self.url, previous, allow_private=self.local
             )
             if download.not_modified:
-                return Fetched([], validators=same, not_modified=True)
+                return Fetched([], validators=validators, not_modified=True)
             body, content_type, origin = download.body, download.content_type, download.url
-            validators = validators_of(self.url, download)
         documents = self.parse(body, content_type, origin)
         notes: list[str] = []
         if self.full_text and documents:

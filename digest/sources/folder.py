@@ -52,17 +52,19 @@ class FolderSource:
         documents: list[RawDocument] = []
         for file in files[: self.limit] if self.limit else files:
             try:
-                content = file.read_bytes().decode("utf-8", errors="replace")
+                raw = file.read_bytes()
             except OSError as exc:
                 log.warning("source %s: cannot read %s: %s", self.name, file, exc.strerror)
                 self.skipped.append(f"{file}: {exc.strerror}")
                 continue
             if file.suffix.lower() in EMAIL_SUFFIXES:
                 try:
-                    documents.append(_email(self.name, file, self.topic, self.language))
-                except (OSError, ValueError) as exc:
+                    documents.append(_email(self.name, file, raw, self.topic, self.language))
+                except ValueError as exc:
+                    log.warning("source %s: cannot read %s: %s", self.name, file, exc)
                     self.skipped.append(f"{file}: {exc}")
                 continue
+            content = raw.decode("utf-8", errors="replace")
             is_html = file.suffix.lower() in HTML_SUFFIXES
             documents.append(
                 RawDocument(
@@ -78,10 +80,13 @@ class FolderSource:
         return documents
 
 
-def _email(source: str, file: Path, topic: str | None, language: str | None) -> RawDocument:
-    """A newsletter saved as .eml: the subject is the title, the HTML part (else the
-    text part) the body, the Date header the publication time."""
-    message = email.message_from_bytes(file.read_bytes(), policy=email.policy.default)
+def _email(
+    source: str, file: Path, raw: bytes, topic: str | None, language: str | None
+) -> RawDocument:
+    """A newsletter saved as .eml (``raw``, read from ``file``): the subject is the
+    title, the HTML part (else the text part) the body, the Date header the
+    publication time."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     body = message.get_body(preferencelist=("html", "plain"))
     content = body.get_content() if body is not None else ""

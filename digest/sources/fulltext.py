@@ -45,10 +45,11 @@ def feed_text(document: RawDocument) -> str:
 
 
 def is_teaser(document: RawDocument) -> bool:
-    words = len(feed_text(document).split())
+    text = feed_text(document)
+    words = len(text.split())
     if words < TEASER_WORDS:
         return True
-    return words < LONG_TEASER_WORDS and bool(_TEASER_ENDING.search(feed_text(document)))
+    return words < LONG_TEASER_WORDS and bool(_TEASER_ENDING.search(text))
 
 
 class FullText:

@@ -33,6 +33,7 @@ import httpx
 
 from digest import __version__
 from digest.errors import SourceError
+from digest.sources import Validators
 
 USER_AGENT = f"digest/{__version__} (newsletter digest builder)"
 MAX_BYTES = 10 * 1024 * 1024
@@ -85,6 +86,32 @@ class FetchPolicy:
     max_retry_wait: float = 30.0
     max_redirects: int = 5
     max_bytes: int = MAX_BYTES
+
+
+def fetch_changed(
+    fetcher: Fetcher,
+    source: str,
+    url: str,
+    previous: Validators | None,
+    *,
+    allow_private: bool = False,
+) -> tuple[Download, Validators | None]:
+    """GET ``url``, sending the validators of the last answer for the same URL (a
+    server may then answer 304: ``download.not_modified``). Returns the download and
+    the validators to keep: the old ones after a 304, else the new ones, if any."""
+    same = previous if previous is not None and previous.url == url else None
+    download = fetcher.fetch(
+        source,
+        url,
+        allow_private=allow_private,
+        etag=same.etag if same else None,
+        last_modified=same.last_modified if same else None,
+    )
+    if download.not_modified:
+        return download, same
+    if not (download.etag or download.last_modified):
+        return download, None
+    return download, Validators(url=url, etag=download.etag, last_modified=download.last_modified)
 
 
 class Fetcher:

@@ -19,7 +19,7 @@ from digest.errors import SourceError
 from digest.models import RawDocument
 from digest.sources import Fetched, Validators
 from digest.sources.decoding import decode, media_type
-from digest.sources.http import Download, Fetcher
+from digest.sources.http import Download, Fetcher, fetch_changed
 from digest.urls import is_web_url
 
 
@@ -49,16 +49,11 @@ class PageSource:
     def fetch_changes(
         self, previous: Validators | None, known_urls: Collection[str] = frozenset()
     ) -> Fetched:
-        same = previous if previous is not None and previous.url == self.url else None
-        download = self.fetcher.fetch(
-            self.name,
-            self.url,
-            allow_private=self.local,
-            etag=same.etag if same else None,
-            last_modified=same.last_modified if same else None,
+        download, validators = fetch_changed(
+            self.fetcher, self.name, self.url, previous, allow_private=self.local
         )
         if download.not_modified:
-            return Fetched([], validators=same, not_modified=True)
+            return Fetched([], validators=validators, not_modified=True)
         html = page_html(self.name, download)
         meta = page_metadata(html, download.url)
         document = RawDocument(
@@ -70,7 +65,7 @@ class PageSource:
             origin=self.url,
             language=self.language or meta.language,
         )
-        return Fetched([document], validators=validators_of(self.url, download))
+        return Fetched([document], validators=validators)
 
 
 def page_html(source: str, download: Download) -> str:
@@ -80,13 +75,6 @@ def page_html(source: str, download: Download) -> str:
     if declared and "html" not in declared and "xml" not in declared:
         raise SourceError(source, f"{download.url} is {declared}, not a web page")
     return html
-
-
-def validators_of(url: str, download: Download) -> Validators | None:
-    """What to send next time to ``url``, when the server gave anything."""
-    if not (download.etag or download.last_modified):
-        return None
-    return Validators(url=url, etag=download.etag, last_modified=download.last_modified)
 
 
 @dataclass(frozen=True, slots=True)
