@@ -112,14 +112,17 @@ def group_stories(
     groups = sorted(
         (m for m in members.values() if len(m) >= smallest), key=lambda m: (-len(m), m[0])
     )[:MAX_GROUPS]
-    return [(_label(words, group, terms), group) for group in groups]
-
-
-def _label(words: sp.csr_matrix, group: list[int], terms: tuple[str, ...]) -> str:
-    """The words most of the group uses and few other stories of the edition do."""
     used = sp.csr_matrix(words > 0, dtype=np.float64)
+    everywhere = np.asarray(used.mean(axis=0)).ravel()  # once for the edition
+    return [(_label(used, everywhere, group, terms), group) for group in groups]
+
+
+def _label(
+    used: sp.csr_matrix, everywhere: NDArray[np.float64], group: list[int], terms: tuple[str, ...]
+) -> str:
+    """The words most of the group uses and few other stories of the edition do
+    (``used``: which story uses which word; ``everywhere``: its share in the edition)."""
     inside = np.asarray(used[group].mean(axis=0)).ravel()
-    everywhere = np.asarray(used.mean(axis=0)).ravel()
     lift = np.where(inside >= LABEL_MIN_SHARE, inside - everywhere, 0.0)
     order = np.lexsort((np.arange(len(lift)), -lift))
     chosen = [

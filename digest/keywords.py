@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,12 +54,32 @@ def section_terms(section: SectionSettings) -> frozenset[str]:
     return frozenset(terms)
 
 
+@dataclass(frozen=True, slots=True)
+class StoryWords:
+    """A story as the section stage reads it: the words of its headlines and of the
+    top of its first tellings, its sources' topic hints and how many tellings it has."""
+
+    head: list[str]
+    body: list[str]
+    hints: frozenset[str]
+    tellings: int
+
+
+def story_words(members: Sequence[Article]) -> StoryWords:
+    return StoryWords(
+        tokens(" ".join(a.title for a in members)),
+        tokens(" ".join(a.text[:TEXT_CHARS] for a in members[:TELLINGS])),
+        frozenset((a.topic_hint or "").strip().lower() for a in members),
+        len(members),
+    )
+
+
 def keyword_fit(
-    members: Sequence[Sequence[Article]], sections: Sequence[SectionSettings]
+    stories: Sequence[StoryWords], sections: Sequence[SectionSettings]
 ) -> NDArray[np.float64]:
     """Stories x sections fit scores (see the module docstring); 0 when nothing matches."""
-    fit = np.zeros((len(members), len(sections)))
-    if not sections or not members:
+    fit = np.zeros((len(stories), len(sections)))
+    if not sections or not stories:
         return fit
     profiles = [section_terms(s) for s in sections]
     vocabulary = sorted(set().union(*profiles))
@@ -69,10 +90,8 @@ def keyword_fit(
             belongs[column[term], k] = 1.0
     phrase = np.array([" " in term for term in vocabulary])
     counter = CountVectorizer(analyzer=_ngrams, vocabulary=column)
-    heads = counter.transform([tokens(" ".join(a.title for a in m)) for m in members])
-    bodies = counter.transform(
-        [tokens(" ".join(a.text[:TEXT_CHARS] for a in m[:TELLINGS])) for m in members]
-    )
+    heads = counter.transform([story.head for story in stories])
+    bodies = counter.transform([story.body for story in stories])
     in_head = sp.csr_matrix(heads > 0, dtype=np.float64)
     in_body = sp.csr_matrix(bodies > 0, dtype=np.float64)
     repeats = sp.csr_matrix(bodies, dtype=np.float64)
@@ -81,12 +100,11 @@ def keyword_fit(
     fit = np.asarray(in_head @ (2.0 * words + 2.5 * phrases))
     fit += np.asarray(in_body @ (words + 1.5 * phrases) + repeats @ words)
     names = [s.name.strip().lower() for s in sections]
-    for i, tellings in enumerate(members):
-        hints = {(a.topic_hint or "").strip().lower() for a in tellings}
+    for i, story in enumerate(stories):
         for k, name in enumerate(names):
-            if name in hints:
+            if name in story.hints:
                 fit[i, k] += HINT_BONUS
-        fit[i] /= math.sqrt(max(1, len(tellings)))
+        fit[i] /= math.sqrt(max(1, story.tellings))
     return fit
 
 

@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 
 from digest.auto_sections import group_stories
-from digest.keywords import TELLINGS, TEXT_CHARS, keyword_fit, tokens
+from digest.keywords import StoryWords, keyword_fit, story_words
 from digest.models import Article, Story
 from digest.settings import SectionSettings
 from digest.vectors import concepts, dense_neighbours, tfidf
@@ -74,9 +74,9 @@ def assign_sections(
     if not stories:
         out[other] = out.pop(other, [])
         return out
-    members = [m for _, m in stories]
-    fit = keyword_fit(members, sections)
-    words = tfidf([_document(m) for m in members], min_df=2)
+    read = [story_words(m) for _, m in stories]  # tokenised once for both uses
+    fit = keyword_fit(read, sections)
+    words = tfidf([_document(story) for story in read], min_df=2)
     meaning = concepts(words.rows, LSA_DIMENSIONS)
     choice, supported = _choose(fit, words.rows, meaning)
     unsupported = np.flatnonzero(~supported).tolist()
@@ -96,10 +96,9 @@ def assign_sections(
     return out
 
 
-def _document(members: Sequence[Article]) -> str:
+def _document(story: StoryWords) -> str:
     """Headlines twice and the top of each telling, plurals folded as for keywords."""
-    head = tokens(" ".join(a.title for a in members))
-    return " ".join(head + head + tokens(" ".join(a.text[:TEXT_CHARS] for a in members[:TELLINGS])))
+    return " ".join(story.head + story.head + story.body)
 
 
 def _choose(
