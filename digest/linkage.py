@@ -89,11 +89,7 @@ def average_linkage(
             if avg >= threshold:
                 x, y = (keep, c) if keep < c else (c, keep)
                 heapq.heappush(heap, (-avg, x, y, version[x], version[y]))
-    smallest: dict[int, int] = {}
-    labels = [root(i) for i in range(n)]
-    for i, r in enumerate(labels):
-        smallest.setdefault(r, i)
-    return [smallest[r] for r in labels]
+    return _smallest_member([root(i) for i in range(n)])
 
 
 def dense_average_linkage(
@@ -159,6 +155,11 @@ def dense_average_linkage(
         while parent[r] != r:
             r = parent[r]
         roots.append(r)
+    return _smallest_member(roots)
+
+
+def _smallest_member(roots: list[int]) -> list[int]:
+    """Each node's label: the smallest node with the same root (stable across runs)."""
     smallest: dict[int, int] = {}
     for i, r in enumerate(roots):
         smallest.setdefault(r, i)

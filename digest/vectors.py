@@ -140,13 +140,7 @@ def nearest_neighbours(vectors: sp.csr_matrix, k: int) -> Neighbours:
     rows = np.concatenate(found_rows)
     cols = np.concatenate(found_cols)
     sims = paired_cosine(vectors, vectors, rows, cols)
-    rows, cols, sims = _keep_best(rows, cols, sims, k)
-    # One undirected edge per pair.
-    low, high = np.minimum(rows, cols), np.maximum(rows, cols)
-    pair = low * n + high
-    _, first = np.unique(pair, return_index=True)
-    keep = first[sims[first] > 0]
-    return Neighbours(low[keep], high[keep], sims[keep])
+    return _undirected(*_keep_best(rows, cols, sims, k), n)
 
 
 def dense_neighbours(vectors: NDArray[np.float64], k: int, probes: int = 3) -> Neighbours:
@@ -189,10 +183,17 @@ def dense_neighbours(vectors: NDArray[np.float64], k: int, probes: int = 3) -> N
     cols = np.concatenate(found_cols)
     sims = np.concatenate(found_sims)
     usable = np.isfinite(sims) & (sims > 0)
-    rows, cols, sims = _keep_best(rows[usable], cols[usable], sims[usable], k)
+    return _undirected(*_keep_best(rows[usable], cols[usable], sims[usable], k), n)
+
+
+def _undirected(
+    rows: NDArray[np.int64], cols: NDArray[np.int64], sims: NDArray[np.float64], n: int
+) -> Neighbours:
+    """One undirected edge per pair (the first found), with a positive similarity."""
     low, high = np.minimum(rows, cols), np.maximum(rows, cols)
     _, first = np.unique(low * n + high, return_index=True)
-    return Neighbours(low[first], high[first], sims[first])
+    keep = first[sims[first] > 0]
+    return Neighbours(low[keep], high[keep], sims[keep])
 
 
 def _blocking_keys(vectors: sp.csr_matrix) -> sp.csr_matrix:
