@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -159,8 +158,12 @@ def build_edition(
     llm: LLMSummariser | None = None,
     weights: Mapping[str, float] | None = None,
     sent: Sequence[SentStory] = (),
+    period: str | None = None,
 ) -> Edition:
     """Stories, summaries and sections from ``articles``; no I/O but the optional LLM.
+
+    ``period`` (the local date, in the subject too) defaults to ``now``'s date in the
+    edition's time zone; a local-time delivery group passes its own.
 
     ``capped=False`` keeps every story and section (``digest build --all``).
     ``weights`` (source name -> weight, 1 when absent) scale the ranking of a source's
@@ -208,7 +211,7 @@ def build_edition(
         for name, members in by_section.items()
         if members
     ]
-    period = local_period(now, config.schedule.timezone)
+    period = period or local_period(now, config.schedule.timezone)
     edition = Edition(
         name=config.name,
         title=config.title,
@@ -247,10 +250,8 @@ def build(
         weights = c.settings.source_weights
         llm = c.llm_summariser()
         edition = build_edition(
-            articles, config, now, llm=llm, capped=False, weights=weights, sent=sent
+            articles, config, now, llm=llm, capped=False, weights=weights, sent=sent, period=period
         )
-        if timezone is not None:
-            edition = replace(edition, period=period)
         # Editors' changes to the draft survive the rebuild; pinned stories the caps.
         edits = c.store.edits.all(existing.id) if existing is not None else {}
         edition, renamed = apply_edits(edition, edits, section_names(config, edition))

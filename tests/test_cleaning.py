@@ -465,3 +465,34 @@ def test_non_web_url_is_dropped(url: str) -> None:
     article = clean(RawDocument(source="S", url=url, title="Pier", fragment=f"<p>{P1}</p>"))
     assert article.url is None
     assert article.id == article_id(None, "S", "Pier", P1)
+
+
+def test_scraped_text_from_a_source_uses_its_url_as_digest_extract_does() -> None:
+    """The URL's slug names the article among other prose: the pipeline passes it as
+    `digest extract` does, so collection cleans as the measured command does."""
+    article_lines = [
+        "The harbour ferry timetable will change next week as winter sailings begin, the operator said on Monday morning.",
+        "Ferry passengers on the harbour route will see fewer late sailings while the timetable changes are in force.",
+        "The operator said the ferry timetable would return to normal in spring once repairs to the harbour pier end.",
+    ]
+    other_lines = [
+        "Council members met again on Tuesday to discuss the budget for the coming year and the new library building.",
+        "Several residents spoke at the meeting about the parking plans near the station and asked for more time to respond.",
+        "The mayor said the council would publish its full budget proposal next month after a final round of talks.",
+        "Officials expect the vote on the proposal to take place before the end of the year, a spokesperson said on Wednesday.",
+    ]
+    menu = [
+        "Photo gallery of the week",
+        "Weather for the region today",
+        "Listen to the podcast now",
+        "Sport results and tables",
+        "Events this weekend in town",
+        "Letters to the editor page",
+    ]
+    title = "Ferry timetable changes for winter"
+    text = "\n".join([title, *article_lines, *menu, *other_lines])
+    url = "https://news.example/harbour-ferry-timetable-winter"
+    assert clean_scraped_text(text, title).text.startswith("Council members")  # no hint
+    article = clean(RawDocument(source="S", url=url, text=text, title=title))
+    assert article.text == clean_scraped_text(text, title, url).text
+    assert article.text.startswith("The harbour ferry timetable")

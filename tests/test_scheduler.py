@@ -528,3 +528,17 @@ def test_a_time_zone_chosen_later_gets_its_job_without_touching_the_others(
     assert {k: v for k, v in after.items() if k in before} == before
     assert sync_jobs(s, c, only_new=True) == []
     s.shutdown(wait=False)
+
+
+def test_a_local_time_group_gets_its_own_date_in_the_subject(project: Path) -> None:
+    """Built at 23:00 UTC for Singapore (07:00 on the 28th there) while the edition's
+    own time zone (New York) is still on the 27th: period and subject say the 28th."""
+    _configure(project, "0 7 * * *", "America/New_York", "\nlocal_time = true")
+    clock = Clock(utc("2026-11-27T23:00:00"))
+    c, sent = _components(project, clock)
+    c.store.subscribers.upsert(c.subscribers(), clock())
+    Runner(c).edition("morning", "Asia/Singapore")
+    stored = c.store.get_edition("morning", "2026-11-28")
+    assert stored is not None
+    assert stored.edition.subject.endswith("2026-11-28")
+    assert [m.subject for m in sent.sent] == [stored.edition.subject]

@@ -35,7 +35,7 @@ def clean(document: RawDocument) -> Article:
             title=one_line(document.title or ""), text=fragment_text(document.fragment)
         )
     elif document.text:
-        found = clean_scraped_text(document.text, document.title)
+        found = clean_scraped_text(document.text, document.title, document.url)
     else:
         raise ExtractionError(f"{document.origin or document.source}: no content")
 
