@@ -20,7 +20,7 @@ from benchmarks.results import write_results  # noqa: E402
 from digest import pipeline  # noqa: E402
 from digest.components import build_components  # noqa: E402
 from digest.models import RunReport  # noqa: E402
-from digest.settings import load_settings  # noqa: E402
+from digest.settings.config import load_settings  # noqa: E402
 
 FEEDS, HOSTS, DELAY = 200, 20, 0.2
 

@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import write_results  # noqa: E402
-from digest.delivery import Deliverer, DeliveryPolicy  # noqa: E402
+from digest.delivery.deliverer import Deliverer, DeliveryPolicy  # noqa: E402
+from digest.delivery.sendgrid import SendGridTransport  # noqa: E402
+from digest.delivery.transport import Envelope, Recipient  # noqa: E402
 from digest.models import Edition, Subscriber  # noqa: E402
-from digest.rendering import RenderedEdition, placeholder  # noqa: E402
-from digest.store import open_store  # noqa: E402
-from digest.transports import Envelope, Recipient  # noqa: E402
-from digest.transports.sendgrid import SendGridTransport  # noqa: E402
+from digest.rendering.personal import RenderedEdition, placeholder  # noqa: E402
+from digest.store.database import open_store  # noqa: E402
 
 NONCE = "0123456789abcdef"
 

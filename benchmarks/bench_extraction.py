@@ -19,8 +19,7 @@ sys.path.insert(0, str(ROOT))
 import trafilatura  # noqa: E402
 
 from benchmarks.results import write_results  # noqa: E402
-from digest.cleaning import extract_html  # noqa: E402
-from digest.cleaning.pages import TRAFILATURA_OPTIONS  # noqa: E402
+from digest.cleaning.pages import TRAFILATURA_OPTIONS, extract_html  # noqa: E402
 
 AEB = ROOT.parent / "shared" / "eval" / "data" / "extract-aeb.jsonl.gz"
 

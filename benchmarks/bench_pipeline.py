@@ -16,13 +16,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.results import write_results
-from digest.cleaning import clean_scraped_text
-from digest.headlines import choose_headline
+from digest.cleaning.scraped import clean_scraped_text
 from digest.models import Article, Subscriber
 from digest.pipeline import build_edition
-from digest.rendering import Renderer
-from digest.settings import load_settings
-from digest.summarise import summarise
+from digest.rendering.renderer import Renderer
+from digest.settings.config import load_settings
+from digest.stories.headlines import choose_headline
+from digest.summarise.extractive import summarise
 
 ROOT = Path(__file__).resolve().parent.parent
 WORDS = [

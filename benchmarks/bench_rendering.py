@@ -19,12 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import write_results  # noqa: E402
-from digest.cleaning import clean  # noqa: E402
+from digest.cleaning.articles import clean  # noqa: E402
 from digest.components import build_renderer  # noqa: E402
 from digest.models import Subscriber  # noqa: E402
 from digest.pipeline import build_edition  # noqa: E402
-from digest.rendering import personalise  # noqa: E402
-from digest.settings import load_settings  # noqa: E402
+from digest.rendering.personal import personalise  # noqa: E402
+from digest.settings.config import load_settings  # noqa: E402
 from digest.sources.feed import FeedSource  # noqa: E402
 from digest.sources.folder import FolderSource  # noqa: E402
 

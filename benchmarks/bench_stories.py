@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.results import write_results
 from digest.models import Article, Story, StoryLink
-from digest.settings import load_settings
-from digest.stories import group_articles, story_id
-from digest.topics import assign_sections
+from digest.sections.assign import assign_sections
+from digest.settings.config import load_settings
+from digest.stories.grouping import group_articles, story_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (5_000, 10_000, 20_000)

@@ -14,22 +14,22 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from digest.delivery import DeliveryPolicy
+from digest.audience.csv_list import load_subscribers
+from digest.delivery.deliverer import DeliveryPolicy
+from digest.delivery.outbox import OutboxTransport
+from digest.delivery.transport import MemoryTransport, Transport
 from digest.errors import ConfigError
 from digest.models import Subscriber
-from digest.rendering import Renderer
-from digest.settings import Settings, SourceSettings
-from digest.sources import Source
+from digest.rendering.renderer import Renderer
+from digest.settings.config import Settings, SourceSettings
 from digest.sources.feed import FeedSource
 from digest.sources.folder import FolderSource
 from digest.sources.http import Fetcher, FetchPolicy, make_client
 from digest.sources.page import PageSource
-from digest.store import Store, open_store
+from digest.sources.source import Source
 from digest.store.cache import DatabaseSummaryCache
-from digest.subscribers import load_subscribers
+from digest.store.database import Store, open_store
 from digest.summarise.llm import LLMSummariser
-from digest.transports import MemoryTransport, Transport
-from digest.transports.outbox import OutboxTransport
 
 
 def utcnow() -> datetime:
@@ -145,7 +145,7 @@ def build_transport(settings: Settings, clock: Callable[[], datetime]) -> Transp
     if delivery.transport == "memory":
         return MemoryTransport()
     if delivery.transport == "sendgrid":
-        from digest.transports.sendgrid import SendGridTransport
+        from digest.delivery.sendgrid import SendGridTransport
 
         key = delivery.sendgrid.api_key
         if key is None:

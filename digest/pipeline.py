@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from digest import stories as stories_stage
-from digest.cleaning import clean
+from digest.cleaning.articles import clean
 from digest.components import Components
-from digest.delivery import Deliverer, DeliveryReport
-from digest.editing import apply_edits, cap_edition, pinned_ids, section_names
+from digest.delivery.deliverer import Deliverer, DeliveryReport
+from digest.editorial.edits import apply_edits, cap_edition, pinned_ids, section_names
 from digest.errors import DigestError, ExtractionError, SourceError
-from digest.headlines import choose_headline
 from digest.models import (
     Article,
     DeliveryState,
@@ -32,16 +30,19 @@ from digest.models import (
     StoryLink,
     Subscriber,
 )
-from digest.rendering import RenderedEdition, section_groups, sections_for
-from digest.settings import EditionSettings, SectionSettings
-from digest.sources import ConditionalSource, Fetched, Source
-from digest.store import StoredEdition
+from digest.rendering.personal import RenderedEdition
+from digest.rendering.renderer import section_groups, sections_for
+from digest.sections.assign import assign_sections
+from digest.settings.config import EditionSettings, SectionSettings
+from digest.sources.source import ConditionalSource, Fetched, Source
+from digest.store.database import StoredEdition
 from digest.store.health import FAILURE_STREAK_ALERT, FetchRecord
-from digest.summarise import summarise
+from digest.stories import grouping as stories_stage
+from digest.stories.headlines import choose_headline
+from digest.stories.updates import follow_up
+from digest.summarise.extractive import summarise
 from digest.summarise.llm import LLMSummariser
 from digest.tokens import sign
-from digest.topics import assign_sections
-from digest.updates import follow_up
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import pytest
 
 from digest import pipeline
 from digest.components import build_components
-from digest.settings import load_settings
-from digest.transports import MemoryTransport
+from digest.delivery.transport import MemoryTransport
+from digest.settings.config import load_settings
 from tests.conftest import FIXED_NOW, REPO
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

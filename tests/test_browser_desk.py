@@ -27,9 +27,9 @@ import uvicorn
 from digest import pipeline
 from digest.components import Components, build_components
 from digest.models import SubscriberStatus
-from digest.scheduler import Runner
-from digest.settings import load_settings
-from digest.web import create_app
+from digest.scheduler.wiring import Runner
+from digest.settings.config import load_settings
+from digest.web.app import create_app
 from tests.conftest import FIXED_NOW
 from tests.test_browser import ARTIFACTS, CHROMIUM, FLAGS
 from tests.test_desk import EDITOR, PASSWORD, Clock, html_part

@@ -14,11 +14,11 @@ import pytest
 import uvicorn
 
 from digest.components import Components, build_components
+from digest.delivery.transport import MemoryTransport
 from digest.models import SubscriberStatus
-from digest.settings import load_settings
+from digest.settings.config import load_settings
 from digest.tokens import sign
-from digest.transports import MemoryTransport
-from digest.web import create_app
+from digest.web.app import create_app
 from tests.conftest import FIXED_NOW
 from tests.test_browser import ARTIFACTS, CHROMIUM, FLAGS
 

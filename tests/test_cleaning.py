@@ -7,13 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from digest.cleaning import (
-    article_id,
-    clean,
-    clean_scraped_text,
-    extract_html,
-    fragment_text,
-)
+from digest.cleaning.articles import article_id, clean
+from digest.cleaning.pages import extract_html, fragment_text
+from digest.cleaning.scraped import clean_scraped_text
 from digest.errors import ExtractionError
 from digest.models import RawDocument
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from digest.components import build_components
-from digest.settings import load_settings
+from digest.settings.config import load_settings
 from tests.conftest import FIXED_NOW
 
 

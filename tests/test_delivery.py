@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from digest.delivery import Deliverer, DeliveryPolicy
+from digest.delivery.deliverer import Deliverer, DeliveryPolicy
+from digest.delivery.transport import Envelope
 from digest.errors import (
     AmbiguousDeliveryError,
     DeliveryError,
@@ -24,9 +25,8 @@ from digest.errors import (
     TransportAuthError,
 )
 from digest.models import DeliveryState, Edition, Subscriber, SubscriberStatus
-from digest.rendering import RenderedEdition
-from digest.store import Store, open_store
-from digest.transports import Envelope
+from digest.rendering.personal import RenderedEdition
+from digest.store.database import Store, open_store
 from tests.conftest import FIXED_NOW
 
 RENDERED = RenderedEdition("morning/2026-11-27", "Subject", "<p>x</p>", "x", "nonce")

@@ -19,10 +19,10 @@ from starlette.testclient import TestClient
 from digest import pipeline
 from digest.components import Components, build_components
 from digest.models import RunReport, SubscriberStatus
-from digest.scheduler import Runner
-from digest.settings import load_settings
-from digest.store import StoredEdition
-from digest.web import create_app
+from digest.scheduler.wiring import Runner
+from digest.settings.config import load_settings
+from digest.store.database import StoredEdition
+from digest.web.app import create_app
 from tests.conftest import FIXED_NOW
 
 EDITOR = "editor@news.example"

@@ -76,7 +76,7 @@ def test_run_on_samples_writes_one_good_message_per_subscriber(project: Path) ->
 
 def test_noisy_saved_text_is_cleaned(project: Path) -> None:
     """The shipped noisy .txt samples lose their repeated titles and navigation."""
-    from digest.cleaning import clean
+    from digest.cleaning.articles import clean
     from digest.sources.folder import FolderSource
 
     docs = [
@@ -104,7 +104,7 @@ SHARED_SAMPLE = (
     not SHARED_SAMPLE.exists(), reason="../shared/samples is not beside the checkout"
 )
 def test_the_real_noisy_sample_is_cleaned() -> None:
-    from digest.cleaning import clean_scraped_text
+    from digest.cleaning.scraped import clean_scraped_text
 
     found = clean_scraped_text(SHARED_SAMPLE.read_text(encoding="utf-8"))
     headline = SHARED_SAMPLE.read_text(encoding="utf-8").splitlines()[0].strip()

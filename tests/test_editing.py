@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from digest.editing import apply_edits, cap_edition, edit_for, generated_text, pinned_ids
+from digest.editorial.edits import apply_edits, cap_edition, edit_for, generated_text, pinned_ids
 from digest.models import Edition, Section, Story, StoryLink
-from digest.settings import EditionSettings
+from digest.settings.config import EditionSettings
 from tests.conftest import FIXED_NOW
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from digest.errors import SourceError
-from digest.sources import Validators
 from digest.sources.feed import FeedSource
 from digest.sources.http import Fetcher, FetchPolicy, make_client
+from digest.sources.source import Validators
 from tests.conftest import LocalServer, Route
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from digest import pipeline
-from digest.cleaning import clean
+from digest.cleaning.articles import clean
 from digest.components import build_components
 from digest.errors import ConfigError
 from digest.models import RawDocument, RunReport
-from digest.settings import load_settings
+from digest.settings.config import load_settings
 from digest.sources.feed import FeedSource
 from digest.sources.fulltext import FullText, is_teaser
 from digest.sources.http import Fetcher, FetchPolicy, make_client

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.headlines import choose_headline, clean_headline, informativeness
+from digest.stories.headlines import choose_headline, clean_headline, informativeness
 from tests.conftest import make_article
 
 

@@ -10,7 +10,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digest.cleaning import clean
+from digest.cleaning.articles import clean
 from digest.errors import ExtractionError, SourceError
 from digest.models import Article, RawDocument
 from digest.sources.decoding import decode_text

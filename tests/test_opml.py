@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from digest.errors import ConfigError
-from digest.opml import parse_opml, plan_import, read_opml, sources_toml
-from digest.settings import SourceSettings, load_settings
+from digest.settings.config import SourceSettings, load_settings
+from digest.sources.opml import parse_opml, plan_import, read_opml, sources_toml
 from tests.conftest import LocalServer
 
 OPML = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from digest.cleaning import clean
+from digest.cleaning.articles import clean
 from digest.sources.http import Fetcher, make_client
 from digest.sources.page import PageSource, language_tag, page_metadata
 from tests.conftest import LocalServer, Route

@@ -10,11 +10,11 @@ import pytest
 
 from digest import pipeline
 from digest.components import Components, build_components
+from digest.delivery.transport import MemoryTransport
 from digest.errors import ConfigError, RenderError
 from digest.models import RunReport, SentStory, Story, StoryRef
 from digest.serialise import edition_to_dict
-from digest.settings import load_settings
-from digest.transports import MemoryTransport
+from digest.settings.config import load_settings
 from tests.conftest import FIXED_NOW, make_article
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from digest.errors import RenderError
 from digest.models import Edition, Section, Story, StoryLink, StoryRef, Subscriber
-from digest.rendering import Renderer, sections_for
+from digest.rendering.renderer import Renderer, sections_for
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

@@ -24,11 +24,11 @@ from sqlalchemy import text
 
 from digest import pipeline
 from digest.components import Components, build_components
+from digest.delivery.transport import Envelope, MemoryTransport
 from digest.models import RenderedMessage, Subscriber
-from digest.scheduler import JOB_TABLE, Runner, sync_jobs, wait_for_lease
-from digest.schedules import LeadTrigger, health, planned_jobs, schedule_table
-from digest.settings import load_settings
-from digest.transports import Envelope, MemoryTransport
+from digest.scheduler.plans import LeadTrigger, health, planned_jobs, schedule_table
+from digest.scheduler.wiring import JOB_TABLE, Runner, sync_jobs, wait_for_lease
+from digest.settings.config import load_settings
 
 
 def utc(value: str) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.sentences import split_sentences
+from digest.language.sentences import split_sentences
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from digest.errors import ConfigError
-from digest.settings import DEFAULT_CONFIG, Settings, config_path, load_settings
+from digest.settings.config import DEFAULT_CONFIG, Settings, config_path, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = REPO / "config" / "digest.toml"

@@ -11,9 +11,9 @@ import pytest
 from digest import pipeline
 from digest.components import Components, build_components
 from digest.models import RunReport
-from digest.settings import load_settings
-from digest.sources import Validators
-from digest.store import open_store
+from digest.settings.config import load_settings
+from digest.sources.source import Validators
+from digest.store.database import open_store
 from digest.store.health import FETCH_HISTORY, FetchRecord, HealthLog
 from tests.conftest import FIXED_NOW, LocalServer, Route
 

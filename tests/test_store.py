@@ -12,7 +12,7 @@ from sqlalchemy.exc import StatementError
 
 from digest.models import Edition, Ranking, Section, Story, StoryLink, StoryRef
 from digest.serialise import edition_from_dict, edition_to_dict
-from digest.store import Store, open_store
+from digest.store.database import Store, open_store
 from digest.store.schema import metadata
 from tests.conftest import FIXED_NOW, make_article
 

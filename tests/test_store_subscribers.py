@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from digest.models import Edition, Subscriber, SubscriberStatus
-from digest.store import Store, open_store
+from digest.store.database import Store, open_store
 from tests.conftest import FIXED_NOW
 
 ANA = Subscriber("ana@mail.example", "Ana", "Europe/Madrid", ())

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from digest.models import Article
-from digest.stories import group_articles, story_id, story_ranking, story_score
+from digest.stories.grouping import group_articles, story_id, story_ranking, story_score
 
 Factory = Callable[..., Article]
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)

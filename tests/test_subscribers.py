@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from digest.audience.csv_list import load_subscribers
 from digest.errors import ConfigError
 from digest.models import Subscriber
-from digest.subscribers import load_subscribers
 
 REPO = Path(__file__).resolve().parent.parent
 HEADER = "email,name,timezone,topics\n"

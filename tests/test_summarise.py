@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
+from digest.language.sentences import split_sentences
 from digest.models import Article
-from digest.sentences import split_sentences
-from digest.summarise import summarise
+from digest.summarise.extractive import summarise
 
 Factory = Callable[..., Article]
 

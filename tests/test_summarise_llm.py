@@ -14,10 +14,10 @@ import pytest
 
 from digest import pipeline
 from digest.components import build_components
+from digest.delivery.transport import MemoryTransport
 from digest.errors import ConfigError
-from digest.settings import load_settings
+from digest.settings.config import load_settings
 from digest.summarise.llm import LLMSummariser, MemoryCache, check_answer
-from digest.transports import MemoryTransport
 from tests.conftest import FIXED_NOW, make_article
 from tests.localserver import QuietHandler, ThreadedServer
 

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from digest.models import Article, Story, StoryLink
-from digest.settings import SectionSettings
-from digest.topics import assign_sections
+from digest.sections.assign import assign_sections
+from digest.settings.config import SectionSettings
 
 Factory = Callable[..., Article]
 

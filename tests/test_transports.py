@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from digest.delivery.outbox import OutboxTransport
+from digest.delivery.transport import Envelope, MemoryTransport, Recipient
 from digest.errors import DeliveryError
 from digest.models import Subscriber
-from digest.rendering import RenderedEdition, placeholder
-from digest.transports import Envelope, MemoryTransport, Recipient
-from digest.transports.outbox import OutboxTransport
+from digest.rendering.personal import RenderedEdition, placeholder
 from tests.conftest import FIXED_NOW
 
 NONCE = "0123456789abcdef"

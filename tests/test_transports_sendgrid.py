@@ -20,14 +20,14 @@ from python_http_client.exceptions import BadRequestsError
 
 from digest import pipeline
 from digest.components import Components, build_components
-from digest.delivery import Deliverer, DeliveryPolicy
+from digest.delivery.deliverer import Deliverer, DeliveryPolicy
+from digest.delivery.sendgrid import SendGridTransport
+from digest.delivery.transport import Envelope, Recipient
 from digest.errors import TransportAuthError
 from digest.models import Edition, Subscriber
-from digest.rendering import RenderedEdition, placeholder
-from digest.settings import load_settings
-from digest.store import Store, open_store
-from digest.transports import Envelope, Recipient
-from digest.transports.sendgrid import SendGridTransport
+from digest.rendering.personal import RenderedEdition, placeholder
+from digest.settings.config import load_settings
+from digest.store.database import Store, open_store
 from tests.sendgrid_server import SPEC, SendGridServer
 
 pytestmark = pytest.mark.skipif(not SPEC.exists(), reason=f"SendGrid spec not found at {SPEC}")

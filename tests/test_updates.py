@@ -6,13 +6,7 @@ import itertools
 from collections.abc import Callable
 
 from digest.models import Article, StoryRef
-from digest.updates import (
-    MIN_NEW_FACTS,
-    facts_in,
-    follow_up,
-    known_words,
-    novelty,
-)
+from digest.stories.updates import MIN_NEW_FACTS, facts_in, follow_up, known_words, novelty
 
 Factory = Callable[..., Article]
 

@@ -19,11 +19,11 @@ from starlette.testclient import TestClient
 
 from digest import pipeline
 from digest.components import Components, build_components
+from digest.delivery.transport import MemoryTransport
 from digest.models import Subscriber, SubscriberStatus
-from digest.settings import Settings, load_settings
+from digest.settings.config import Settings, load_settings
 from digest.tokens import sign
-from digest.transports import MemoryTransport
-from digest.web import create_app
+from digest.web.app import create_app
 from tests.conftest import FIXED_NOW
 
 SECRET = "test-secret"

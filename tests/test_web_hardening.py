@@ -11,12 +11,12 @@ import pytest
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from digest.cleaning import clean
+from digest.cleaning.articles import clean
 from digest.components import Components, build_components
 from digest.models import RawDocument, SubscriberStatus
-from digest.settings import load_settings
+from digest.settings.config import load_settings
 from digest.tokens import sign
-from digest.web import MAX_FORM_BYTES, create_app
+from digest.web.app import MAX_FORM_BYTES, create_app
 from digest.web.pages import client_address
 from digest.web.ratelimit import RateLimiter
 from tests.conftest import FIXED_NOW

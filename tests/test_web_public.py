@@ -21,13 +21,13 @@ from starlette.testclient import TestClient
 
 from digest import pipeline
 from digest.components import Components, build_components
+from digest.delivery.outbox import OutboxTransport
+from digest.delivery.transport import Envelope, MemoryTransport
 from digest.errors import TransientDeliveryError
 from digest.models import Subscriber, SubscriberStatus
-from digest.settings import Settings, load_settings
+from digest.settings.config import Settings, load_settings
 from digest.tokens import sign
-from digest.transports import Envelope, MemoryTransport
-from digest.transports.outbox import OutboxTransport
-from digest.web import create_app
+from digest.web.app import create_app
 from digest.web.public import SIGNUP_TTL, WEB_VERSION_CSP
 from tests.conftest import FIXED_NOW
 

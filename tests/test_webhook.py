@@ -11,8 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from digest.errors import ConfigError, DigestError
-from digest.webhook import (
+from digest.delivery.events import (
     KEY_FIELD,
     SUPPRESSING,
     WebhookEvent,
@@ -20,6 +19,7 @@ from digest.webhook import (
     WebhookVerifier,
     parse_events,
 )
+from digest.errors import ConfigError, DigestError
 
 NOW = 1_764_223_200  # 2025-11-27 06:00:00 UTC
 BODY = b'[{"email":"a@example.com","event":"delivered","timestamp":1764223190}]\r\n'

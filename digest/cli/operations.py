@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from digest.cli import (
+from digest.cli.app import (
     ConfigOption,
     app,
     components_from,
@@ -60,7 +60,7 @@ def subscribers_import(
 
     Idempotent; never re-activates someone who unsubscribed, bounced or complained.
     """
-    from digest.subscribers import read_subscribers
+    from digest.audience.csv_list import read_subscribers
 
     people, problems = read_subscribers(csv_file)
     with components_from(config) as c:
@@ -92,7 +92,7 @@ def serve(
     """Serve the web app: the editor's desk, subscriber pages, the archive, SendGrid's webhook."""
     import uvicorn
 
-    from digest.web import create_app
+    from digest.web.app import create_app
 
     with components_from(config) as c:
         uvicorn.run(
@@ -112,7 +112,7 @@ def scheduler(config: ConfigOption = None) -> None:
     SIGHUP reloads the configuration. Only one scheduler runs at a time (a lease in
     the database); a second one stands by.
     """
-    from digest.scheduler import run_scheduler
+    from digest.scheduler.wiring import run_scheduler
 
     settings = settings_from(config)
     configure_logging(settings.logging.format, settings.logging.level)
@@ -131,7 +131,7 @@ def schedule_list(
     as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
 ) -> None:
     """Next fire times per job: local time and UTC."""
-    from digest.schedules import schedule_table
+    from digest.scheduler.plans import schedule_table
 
     with components_from(config) as c:
         rows = schedule_table(c, c.clock())

@@ -15,10 +15,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from digest.cli import ConfigOption, app, components_from, err, out, settings_from
+from digest.cli.app import ConfigOption, app, components_from, err, out, settings_from
 from digest.errors import ConfigError
-from digest.opml import plan_import, read_opml, sources_toml
-from digest.settings import load_settings
+from digest.settings.config import load_settings
+from digest.sources.opml import plan_import, read_opml, sources_toml
 from digest.store.health import FAILURE_STREAK_ALERT, SourceHealth
 
 sources_app = typer.Typer(help="Import and inspect the sources.", no_args_is_help=True)

@@ -23,11 +23,11 @@ import feedparser
 
 from digest.errors import SourceError
 from digest.models import RawDocument
-from digest.sources import Fetched, Validators
 from digest.sources.decoding import decode
 from digest.sources.fulltext import FullText
 from digest.sources.http import Fetcher, fetch_changed
 from digest.sources.page import language_tag
+from digest.sources.source import Fetched, Validators
 
 log = logging.getLogger(__name__)
 

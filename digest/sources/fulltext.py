@@ -15,7 +15,7 @@ from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from digest.cleaning import extract_html, fragment_text
+from digest.cleaning.pages import extract_html, fragment_text
 from digest.errors import ExtractionError, SourceError
 from digest.models import RawDocument
 from digest.sources.http import Fetcher

@@ -33,7 +33,7 @@ import httpx
 
 from digest import __version__
 from digest.errors import SourceError
-from digest.sources import Validators
+from digest.sources.source import Validators
 
 USER_AGENT = f"digest/{__version__} (newsletter digest builder)"
 MAX_BYTES = 10 * 1024 * 1024

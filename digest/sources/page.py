@@ -17,9 +17,9 @@ from lxml.etree import ParserError
 
 from digest.errors import SourceError
 from digest.models import RawDocument
-from digest.sources import Fetched, Validators
 from digest.sources.decoding import decode, media_type
 from digest.sources.http import Download, Fetcher, fetch_changed
+from digest.sources.source import Fetched, Validators
 from digest.urls import is_web_url
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 
-from digest.sources import Validators
+from digest.sources.source import Validators
 from digest.store.schema import fetches, source_state
 
 FetchStatus = Literal["ok", "not_modified", "failed"]

@@ -27,12 +27,12 @@ from starlette.routing import Route
 
 from digest import pipeline
 from digest.components import Components
+from digest.delivery.notice import notice
 from digest.errors import DeliveryError
 from digest.models import Subscriber, SubscriberStatus
-from digest.settings import Settings, check_email, check_timezone
+from digest.settings.config import Settings, check_email, check_timezone
 from digest.store.subscribers import SubscriberRecord
 from digest.tokens import sign, verify
-from digest.transports.notice import notice
 from digest.web.pages import client_address, csrf_ok, page
 from digest.web.ratelimit import RateLimiter
 

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from digest.delivery.mime import build_mime
+from digest.delivery.transport import Envelope
 from digest.errors import DeliveryError
 from digest.models import RenderedMessage
-from digest.transports import Envelope
-from digest.transports.message import build_mime
 
 
 class OutboxTransport:

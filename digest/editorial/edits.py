@@ -28,7 +28,7 @@ from typing import Any
 
 from digest.models import Edition, Section, Story
 from digest.serialise import story_from_dict, story_to_dict
-from digest.settings import EditionSettings
+from digest.settings.config import EditionSettings
 
 Edit = dict[str, Any]
 

@@ -85,10 +85,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from digest.headlines import clean_headline, informativeness
-from digest.linkage import average_linkage
 from digest.models import Article, Ranking
-from digest.vectors import Neighbours, nearest_neighbours, paired_cosine, tfidf
+from digest.stories.headlines import clean_headline, informativeness
+from digest.stories.linkage import average_linkage
+from digest.stories.vectors import Neighbours, nearest_neighbours, paired_cosine, tfidf
 
 DEFAULT_THRESHOLD = 0.44
 NEIGHBOURS = 20  # neighbours per article compared

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from digest.models import RenderedMessage, Subscriber
-from digest.rendering import RenderedEdition, personalise
+from digest.rendering.personal import RenderedEdition, personalise
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from digest.cleaning import Extracted, clean_scraped_text, extract_html, fragment_text
+from digest.cleaning.pages import extract_html, fragment_text
+from digest.cleaning.scraped import clean_scraped_text
+from digest.cleaning.text import Extracted
 from digest.errors import ConfigError, ExtractionError
 from digest.models import Article
 

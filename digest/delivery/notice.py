@@ -9,9 +9,9 @@ import html
 import secrets
 from collections.abc import Sequence
 
+from digest.delivery.transport import Envelope, Recipient
 from digest.models import Subscriber
-from digest.rendering import RenderedEdition
-from digest.transports import Envelope, Recipient
+from digest.rendering.personal import RenderedEdition
 
 
 def notice(

@@ -18,14 +18,14 @@ from starlette.routing import Route
 
 from digest import pipeline
 from digest.components import Components
-from digest.editing import Edit, apply_edits, edit_for, generated_text, section_names
+from digest.delivery.transport import Envelope, Recipient
+from digest.editorial.edits import Edit, apply_edits, edit_for, generated_text, section_names
 from digest.errors import DeliveryError, RenderError
 from digest.models import Edition, RenderedMessage, RunReport, Section, Subscriber
-from digest.rendering import section_groups, xml_safe
-from digest.settings import EditionSettings, check_email
-from digest.store import StoredEdition, edition_version
+from digest.rendering.renderer import section_groups, xml_safe
+from digest.settings.config import EditionSettings, check_email
+from digest.store.database import StoredEdition, edition_version
 from digest.store.desk import Session
-from digest.transports import Envelope, Recipient
 from digest.web.auth import SESSION_COOKIE, SESSION_TTL, current_session, set_session_cookie
 from digest.web.pages import client_address, csrf_ok, page
 from digest.web.ratelimit import RateLimiter

@@ -50,8 +50,8 @@ from dataclasses import dataclass, field, replace
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from digest.language.sentences import split_sentences
 from digest.models import Article, StoryRef
-from digest.sentences import split_sentences
 
 MIN_NEW_FACTS = 4
 MIN_NEW_SENTENCES = 3

@@ -19,7 +19,7 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
 from digest.errors import ConfigError
-from digest.settings import LANGUAGE_TAG, Settings
+from digest.settings.config import LANGUAGE_TAG, Settings
 from digest.urls import canonical_url
 
 MAX_BYTES = 10 * 1024 * 1024

@@ -36,7 +36,7 @@ from digest import pipeline
 from digest.components import Components
 from digest.errors import DigestError
 from digest.models import RunReport
-from digest.schedules import planned_jobs
+from digest.scheduler.plans import planned_jobs
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from digest.linkage import dense_average_linkage
-from digest.vectors import dense_neighbours
+from digest.stories.linkage import dense_average_linkage
+from digest.stories.vectors import dense_neighbours
 
 GROUP_THRESHOLD = 0.2
 MIN_GROUP = 3

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from digest.delivery.transport import Envelope, Recipient, SchedulingTransport, Transport
 from digest.errors import (
     AmbiguousDeliveryError,
     DeliveryError,
@@ -37,9 +38,8 @@ from digest.errors import (
     TransportAuthError,
 )
 from digest.models import DeliveryState, Subscriber
-from digest.rendering import RenderedEdition
+from digest.rendering.personal import RenderedEdition
 from digest.store.ledger import Claimed, Ledger
-from digest.transports import Envelope, Recipient, SchedulingTransport, Transport
 
 log = logging.getLogger(__name__)
 

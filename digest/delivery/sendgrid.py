@@ -28,6 +28,7 @@ import python_http_client
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
+from digest.delivery.transport import Envelope
 from digest.errors import (
     AmbiguousDeliveryError,
     DeliveryError,
@@ -36,8 +37,7 @@ from digest.errors import (
     TransientDeliveryError,
     TransportAuthError,
 )
-from digest.rendering import PERSONAL_FIELDS, personal_values, placeholder
-from digest.transports import Envelope
+from digest.rendering.personal import PERSONAL_FIELDS, personal_values, placeholder
 
 MAX_RECIPIENTS = 1000  # SendGrid's limit per request
 

@@ -42,11 +42,11 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 
-from digest.auto_sections import group_stories
-from digest.keywords import StoryWords, keyword_fit, story_words
 from digest.models import Article, Story
-from digest.settings import SectionSettings
-from digest.vectors import concepts, dense_neighbours, tfidf
+from digest.sections.automatic import group_stories
+from digest.sections.keywords import StoryWords, keyword_fit, story_words
+from digest.settings.config import SectionSettings
+from digest.stories.vectors import concepts, dense_neighbours, tfidf
 
 MIN_SCORE = 1.0  # a keyword fit below this is no evidence (one mention in the text is 1.2)
 SEED_MARGIN = 3.0  # a seed's fit beats the runner-up section's by this much

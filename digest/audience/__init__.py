@@ -1,0 +1,1 @@
+"""Who receives editions: the subscriber list file, imports and management."""

@@ -1,0 +1,68 @@
+"""Cleaning: raw documents to articles with a title once and a body of paragraphs.
+
+Three inputs: whole web pages (trafilatura finds the main text), article HTML
+fragments as feeds carry them, and scraped plain text, which is noisy: repeated
+titles, "follow us" and share lines, PREV/NEXT teasers, cookie notices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from digest.cleaning.pages import extract_html, fragment_text
+from digest.cleaning.scraped import clean_scraped_text
+from digest.cleaning.text import NOT_XML_TEXT, Extracted, first_words, one_line
+from digest.errors import ExtractionError
+from digest.models import Article, RawDocument
+from digest.urls import canonical_url, is_web_url
+
+__all__ = [
+    "Extracted",
+    "article_id",
+    "clean",
+    "clean_scraped_text",
+    "extract_html",
+    "fragment_text",
+]
+
+
+def clean(document: RawDocument) -> Article:
+    """Turn one raw document into an article, or raise :class:`ExtractionError`."""
+    if document.html:
+        found = extract_html(document.html, document.url)
+    elif document.fragment:
+        found = Extracted(
+            title=one_line(document.title or ""), text=fragment_text(document.fragment)
+        )
+    elif document.text:
+        found = clean_scraped_text(document.text, document.title, document.url)
+    else:
+        raise ExtractionError(f"{document.origin or document.source}: no content")
+
+    title = one_line(document.title or "") or found.title
+    text = NOT_XML_TEXT.sub("", found.text)
+    if not text.strip():
+        raise ExtractionError(f"{document.origin or document.source}: no article text found")
+    if not title:
+        title = first_words(text)
+    url = document.url or found.url
+    url = canonical_url(url) if url and is_web_url(url) else None
+    return Article(
+        id=article_id(url, document.source, title, text),
+        source=document.source,
+        title=title,
+        text=text,
+        url=url,
+        author=one_line(document.author or found.author or "") or None,
+        published=document.published or found.published,
+        credit=found.credit,
+        topic_hint=document.topic_hint,
+        image=next((i for i in (document.image, found.image) if i and is_web_url(i)), None),
+        language=document.language,
+    )
+
+
+def article_id(url: str | None, source: str, title: str, text: str) -> str:
+    """Stable id: the canonical URL when there is one, else the content."""
+    key = url if url else f"{source}\n{title}\n{text}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]

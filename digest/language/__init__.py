@@ -1,0 +1,1 @@
+"""Words and sentences: sentence splitting without downloaded data."""

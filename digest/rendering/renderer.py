@@ -1,0 +1,284 @@
+"""Rendering: an edition to email HTML (Jinja2 -> MJML -> HTML, CSS inlined) and a
+plain-text part, through one Jinja environment for email, preview and web version.
+
+The packaged templates in ``templates/`` can be overridden by name from a
+deployment's ``templates/`` folder; an override can extend the original as
+``{% extends "default:base.mjml.j2" %}``. Gmail clips messages over 102 KB, so a
+render that would exceed the budget moves its lowest-ranked stories to a "more
+stories on the web" link, and says how many (never clipped silently).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import css_inline
+import jinja2
+import markupsafe
+from mjml import mjml2html
+
+from digest.errors import RenderError
+from digest.models import Edition, RenderedMessage, Section, Story, Subscriber
+from digest.rendering.personal import (
+    PERSONAL_FIELDS,
+    RenderedEdition,
+    personal_values,
+    personalise,
+    placeholder,
+)
+from digest.rendering.themes import THEMES, Theme
+from digest.urls import attribute_url, is_web_url
+
+__all__ = [
+    "PERSONAL_FIELDS",
+    "RenderedEdition",
+    "Renderer",
+    "make_environment",
+    "personal_values",
+    "personalise",
+    "placeholder",
+    "sections_for",
+]
+
+CLIP_BYTES = 102 * 1024  # Gmail clips the HTML beyond this
+# What the budget keeps free for the per-subscriber values and the headers' share.
+PERSONAL_MARGIN = 2 * 1024
+TOP_STORIES = 3
+_INLINER = css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False)
+_DARK_META = (
+    '<meta name="color-scheme" content="light dark">'
+    '<meta name="supported-color-schemes" content="light dark">'
+)
+
+
+# Characters XML 1.0 forbids: one in any value makes the MJML compiler refuse the
+# whole edition, so every value printed by a template loses them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(value: Any) -> Any:
+    """Jinja's ``finalize``: drop the characters XML forbids from printed strings."""
+    if isinstance(value, str) and _NOT_XML.search(value):
+        cleaned = _NOT_XML.sub("", value)
+        return markupsafe.Markup(cleaned) if isinstance(value, markupsafe.Markup) else cleaned
+    return value
+
+
+def make_environment(templates_dir: Path | None) -> jinja2.Environment:
+    """The Jinja environment shared by email, preview and web pages."""
+    packaged = jinja2.PackageLoader("digest.rendering", "templates")
+    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": packaged}, delimiter=":")]
+    if templates_dir is not None and templates_dir.is_dir():
+        loaders.append(jinja2.FileSystemLoader(templates_dir))
+    loaders.append(packaged)
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("mjml.j2", "html.j2"), default=False
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=xml_safe,
+    )
+    env.filters["is_web_url"] = is_web_url
+    # The CSS inliner re-serialises the HTML and unescapes attribute values, so text
+    # and URLs from feeds that go into attributes lose their angle brackets first.
+    env.filters["attr_url"] = attribute_url
+    env.filters["attr_text"] = lambda value: str(value).replace("<", "‹").replace(">", "›")
+    return env
+
+
+class Renderer:
+    """Renders editions through one Jinja environment."""
+
+    def __init__(
+        self,
+        templates_dir: Path | None,
+        *,
+        base_url: str,
+        postal_address: str = "",
+        lang: str = "en",
+    ) -> None:
+        self.env = make_environment(templates_dir)
+        self.base_url = base_url.rstrip("/")
+        self.postal_address = postal_address
+        self.lang = lang
+
+    def web_url(self, edition: Edition) -> str:
+        return f"{self.base_url}/editions/{edition.name}/{edition.period}"
+
+    def render(
+        self,
+        edition: Edition,
+        sections: Sequence[Section] | None = None,
+        preheader: str = "",
+        *,
+        theme: str = "classic",
+        budget: int | None = CLIP_BYTES - PERSONAL_MARGIN,
+    ) -> RenderedEdition:
+        """Render and compile once; raises :class:`RenderError` on any template problem.
+
+        With a ``budget`` (bytes of HTML), the lowest-ranked stories move to the web
+        version until the HTML fits; ``dropped`` says how many.
+        """
+        chosen = [s for s in (edition.sections if sections is None else sections) if s.stories]
+        ranked = sorted(
+            (story for s in chosen for story in s.stories), key=lambda st: (st.score, st.id)
+        )
+        dropped: set[str] = set()
+        while True:
+            kept = [
+                Section(
+                    s.name, tuple(st for st in s.stories if st.id not in dropped), s.description
+                )
+                for s in chosen
+            ]
+            rendered = self._render(edition, kept, preheader, THEMES[theme], len(dropped))
+            if budget is None or len(rendered.html.encode("utf-8")) <= budget:
+                return rendered
+            remaining = [st for st in ranked if st.id not in dropped]
+            if len(remaining) <= 1:
+                return rendered  # one story over budget: nothing left to move
+            # Drop roughly the excess share at once, then one at a time near the edge.
+            excess = len(rendered.html.encode("utf-8")) / budget - 1
+            step = max(1, int(len(remaining) * excess / 2))
+            dropped.update(st.id for st in remaining[: min(step, len(remaining) - 1)])
+
+    def _render(
+        self,
+        edition: Edition,
+        sections: Sequence[Section],
+        preheader: str,
+        theme: Theme,
+        more: int,
+    ) -> RenderedEdition:
+        nonce = secrets.token_hex(8)
+        sections = [s for s in sections if s.stories]
+        top = _top_stories(sections)
+        top_ids = {story.id for story in top}
+        shown = [
+            Section(s.name, tuple(st for st in s.stories if st.id not in top_ids), s.description)
+            for s in sections
+        ]
+        context: dict[str, Any] = {
+            "edition": edition,
+            "top_stories": top,
+            "sections": [s for s in shown if s.stories],
+            "more_stories": more,
+            "theme": theme,
+            "lang": self.lang,
+            "date_label": _date_label(edition.period),
+            "preheader": preheader or _preheader(top or [st for s in sections for st in s.stories]),
+            "web_url": self.web_url(edition),
+            "postal_address": self.postal_address,
+            **{field: placeholder(nonce, field) for field in PERSONAL_FIELDS},
+        }
+        try:
+            mjml_source = self.env.get_template("edition.mjml.j2").render(context)
+            text = self.env.get_template("edition.txt.j2").render(context)
+        except jinja2.TemplateError as exc:
+            where = (
+                f" ({exc.filename}:{exc.lineno})"
+                if isinstance(exc, jinja2.TemplateSyntaxError)
+                else ""
+            )
+            raise RenderError(f"template error{where}: {exc}") from None
+        try:
+            html_out = mjml2html(mjml_source, disable_comments=True)
+            # mjml-python leaves `mj-style inline="inline"` rules in <style>: inline them,
+            # keeping the <style> blocks for media queries and dark mode.
+            html_out = _INLINER.inline(html_out)
+        except (ValueError, RuntimeError, css_inline.InlineError) as exc:
+            raise RenderError(f"MJML compile failed: {exc}") from None
+        html_out = html_out.replace("<head>", "<head>" + _DARK_META, 1)
+        return RenderedEdition(
+            edition.key, edition.subject, html_out, _tidy_text(text), nonce, more
+        )
+
+    def personalise(
+        self, rendered: RenderedEdition, subscriber: Subscriber, unsubscribe_url: str
+    ) -> RenderedMessage:
+        return personalise(rendered, subscriber, unsubscribe_url)
+
+    def preview(
+        self,
+        edition: Edition,
+        preheader: str = "",
+        *,
+        theme: str = "classic",
+        sections: Sequence[Section] | None = None,
+    ) -> RenderedMessage:
+        """The edition as a subscriber without a name sees it (previews, `build --html`),
+        with every section or with the ``sections`` a group of subscribers chose."""
+        return personalise(
+            self.render(edition, sections, preheader=preheader, theme=theme),
+            Subscriber(email="preview@example.org"),
+            self.web_url(edition) + "#unsubscribe",
+        )
+
+    def web_page(self, edition: Edition, *, theme: str = "classic") -> str:
+        """The standalone web version: every story, no budget, no personal values."""
+        rendered = self.render(edition, theme=theme, budget=None)
+        page = personalise(
+            rendered,
+            Subscriber(email="reader@example.org"),
+            f"{self.base_url}/unsubscribe",
+            f"{self.base_url}/preferences",
+        )
+        return page.html
+
+
+def sections_for(edition: Edition, topics: Sequence[str]) -> tuple[Section, ...]:
+    """The sections a subscriber chose; all of them when the choice matches none."""
+    wanted = {t.lower() for t in topics}
+    chosen = tuple(s for s in edition.sections if s.name.lower() in wanted)
+    return chosen or edition.sections
+
+
+def section_groups(edition: Edition, choices: Iterable[Sequence[str]]) -> list[tuple[Section, ...]]:
+    """The distinct section combinations the subscribers' ``choices`` of topics give
+    (:func:`sections_for` each), in the order first met: one rendering each."""
+    groups: list[tuple[Section, ...]] = []
+    for topics in choices:
+        chosen = sections_for(edition, topics)
+        if chosen not in groups:
+            groups.append(chosen)
+    return groups
+
+
+def _top_stories(sections: Sequence[Section]) -> list[Story]:
+    """The best-ranked stories told by several outlets, when the edition is long
+    enough to need a summary of itself."""
+    stories = [st for s in sections for st in s.stories]
+    if len(stories) < 2 * TOP_STORIES:
+        return []
+    multi = [st for st in stories if len(st.articles) > 1]
+    return sorted(multi, key=lambda st: (-st.score, st.headline))[:TOP_STORIES]
+
+
+def _date_label(period: str) -> str:
+    try:
+        return datetime.fromisoformat(period).strftime("%A, %d %B %Y")
+    except ValueError:
+        return period
+
+
+def _preheader(stories: Sequence[Story]) -> str:
+    return " · ".join(story.headline for story in stories[:3])[:140]
+
+
+def _tidy_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line == "" and out and out[-1] == "":
+            continue
+        out.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip() + "\n"

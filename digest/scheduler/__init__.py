@@ -1,0 +1,3 @@
+"""The scheduler: schedules as data (``plans``) and their APScheduler wiring
+(``wiring``).
+"""
