@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import write_results  # noqa: E402
 from digest.delivery.deliverer import Deliverer, DeliveryPolicy  # noqa: E402
-from digest.delivery.sendgrid import SendGridTransport  # noqa: E402
+from digest.delivery.sendgrid import SendGridTransport, sendgrid_client  # noqa: E402
 from digest.delivery.transport import Envelope, Recipient  # noqa: E402
 from digest.models import Edition, Subscriber  # noqa: E402
 from digest.rendering.personal import RenderedEdition, placeholder  # noqa: E402
@@ -51,7 +51,7 @@ def rendered() -> RenderedEdition:
 
 def transport(url: str) -> SendGridTransport:
     return SendGridTransport(
-        api_key="SG.test-key", api_url=url, from_email="digest@news.example", from_name="Digest"
+        sendgrid_client("SG.test-key", url), from_email="digest@news.example", from_name="Digest"
     )
 
 
@@ -71,7 +71,7 @@ def arm_post(url: str, n: int) -> dict[str, float]:
         payloads.append(t.payload(Envelope(r, people)))
     started = time.perf_counter()
     for payload in payloads:
-        t.sdk.client.mail.send.post(request_body=payload)
+        t.client.mail.send.post(request_body=payload)
     return {
         "seconds": time.perf_counter() - started,
         "requests": len(payloads),
@@ -81,7 +81,7 @@ def arm_post(url: str, n: int) -> dict[str, float]:
 
 def arm_send(url: str, n: int, db: str) -> dict[str, float]:
     store = open_store(f"sqlite:///{db}")
-    edition_id = store.latest_edition("morning").id  # type: ignore[union-attr]
+    edition_id = store.editions.latest("morning").id  # type: ignore[union-attr]
     r = rendered()
     deliverer = Deliverer(
         store.ledger,
@@ -104,7 +104,7 @@ def prepare(db: str, n: int) -> float:
         (Subscriber(f"p{i}@mail.example", f"P{i}") for i in range(n)), datetime.now(UTC)
     )
     seconds = time.perf_counter() - started
-    store.save_draft(Edition("morning", "M", "M", "2026-11-28", datetime.now(UTC), ()))
+    store.editions.save_draft(Edition("morning", "M", "M", "2026-11-28", datetime.now(UTC), ()))
     return seconds
 
 

@@ -34,7 +34,8 @@ from benchmarks.results import write_results
 from digest.models import Article, Story, StoryLink
 from digest.sections.assign import assign_sections
 from digest.settings.config import load_settings
-from digest.stories.grouping import group_articles, story_id
+from digest.stories.grouping import group_articles
+from digest.stories.story import story_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (5_000, 10_000, 20_000)

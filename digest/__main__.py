@@ -1,3 +1,3 @@
-from digest.cli.app import main
+from digest.cli.main import main
 
 main()

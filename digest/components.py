@@ -21,7 +21,8 @@ from digest.delivery.transport import MemoryTransport, Transport
 from digest.errors import ConfigError
 from digest.models import Subscriber
 from digest.rendering.renderer import Renderer
-from digest.settings.config import Settings, SourceSettings
+from digest.settings.config import Settings
+from digest.settings.sources import SourceSettings
 from digest.sources.feed import FeedSource
 from digest.sources.folder import FolderSource
 from digest.sources.http import Fetcher, FetchPolicy, make_client
@@ -145,20 +146,20 @@ def build_transport(settings: Settings, clock: Callable[[], datetime]) -> Transp
     if delivery.transport == "memory":
         return MemoryTransport()
     if delivery.transport == "sendgrid":
-        from digest.delivery.sendgrid import SendGridTransport
+        from digest.delivery.sendgrid import SendGridTransport, sendgrid_client
 
         key = delivery.sendgrid.api_key
         if key is None:
             raise ConfigError(
                 "transport 'sendgrid' needs $SENDGRID_API_KEY", field="delivery.transport"
             )
+        sendgrid = delivery.sendgrid
+        client = sendgrid_client(key.get_secret_value(), sendgrid.api_url, sendgrid.timeout_seconds)
         return SendGridTransport(
-            api_key=key.get_secret_value(),
-            api_url=delivery.sendgrid.api_url,
+            client,
             from_email=delivery.from_email,
             from_name=delivery.from_name,
             reply_to=delivery.reply_to,
-            timeout=delivery.sendgrid.timeout_seconds,
             sandbox_mode=delivery.sendgrid.sandbox_mode,
             categories=delivery.sendgrid.categories,
             asm_group_id=delivery.sendgrid.asm_group_id,

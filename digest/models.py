@@ -6,6 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+def local_period(now: datetime, timezone: str) -> str:
+    """The edition period (the local date) that ``now`` falls in."""
+    return now.astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
 @dataclass(frozen=True, slots=True)

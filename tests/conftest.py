@@ -14,11 +14,50 @@ from pathlib import Path
 
 import pytest
 
+from digest.components import Components, build_components
+from digest.delivery.transport import Transport
 from digest.models import Article
+from digest.settings.config import Settings, load_settings
 from tests.localserver import QuietHandler, ThreadedServer
 
 REPO = Path(__file__).resolve().parent.parent
 FIXED_NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand; ``sleep`` records the wait and moves it on."""
+
+    def __init__(self, now: datetime = FIXED_NOW) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+def make_components(
+    config: Path | Settings,
+    *,
+    clock: Callable[[], datetime] = lambda: FIXED_NOW,
+    transport: Transport | None = None,
+    environ: dict[str, str] | None = None,
+) -> Components:
+    """Components of a config file (read with ``environ``) or of settings, on a fixed
+    clock by default; the caller closes them."""
+    settings = config if isinstance(config, Settings) else load_settings(config, environ or {})
+    return build_components(settings, clock=clock, transport=transport)
+
+
+def count_rows(store: object, table: str) -> int:
+    """Rows in a table of a store (``Store``), for tests that count what was kept."""
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:  # type: ignore[attr-defined]
+        return int(conn.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
 
 
 def make_article(

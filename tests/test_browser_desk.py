@@ -102,7 +102,7 @@ def test_editor_reorders_rewrites_approves_and_the_email_shows_it(
     c, _, base = served
     held = pipeline.run(c, "morning")
     assert held.held
-    stored = c.store.latest_edition("morning")
+    stored = c.store.editions.latest("morning")
     assert stored is not None and stored.status == "draft"
     section = next(s for s in stored.edition.sections if len(s.stories) >= 2)
     first, second = section.stories[0], section.stories[1]
@@ -145,7 +145,7 @@ def test_editor_reorders_rewrites_approves_and_the_email_shows_it(
     assert messages
     showing = [html_part(m) for m in messages.values() if "Edited in the browser" in html_part(m)]
     assert showing, "no delivered email shows the edited headline"
-    sent = c.store.latest_edition("morning")
+    sent = c.store.editions.latest("morning")
     assert sent is not None and sent.status == "sent"
     order = [st.id for s in sent.edition.sections if s.name == section.name for st in s.stories]
     assert order.index(second.id) < order.index(first.id)  # the reorder went out
@@ -156,9 +156,9 @@ def test_subscriber_unsubscribes_from_the_eml_and_gets_no_more(
 ) -> None:  # type: ignore[no-untyped-def]
     c, clock, base = served
     pipeline.run(c, "morning")
-    stored = c.store.latest_edition("morning")
+    stored = c.store.editions.latest("morning")
     assert stored is not None
-    assert c.store.approve(stored.id, EDITOR, clock())
+    assert c.store.editions.approve(stored.id, EDITOR, clock())
     Runner(c).release_approved()
     first = delivered(c, stored.edition.period)
     leaver, message = sorted(first.items())[0]
@@ -189,9 +189,9 @@ def test_subscriber_unsubscribes_from_the_eml_and_gets_no_more(
     )
     clock.now = FIXED_NOW + timedelta(days=1)
     pipeline.run(c, "morning")
-    tomorrow = c.store.latest_edition("morning")
+    tomorrow = c.store.editions.latest("morning")
     assert tomorrow is not None and tomorrow.edition.period != stored.edition.period
-    assert c.store.approve(tomorrow.id, EDITOR, clock())
+    assert c.store.editions.approve(tomorrow.id, EDITOR, clock())
     Runner(c).release_approved()
     second = delivered(c, tomorrow.edition.period)
     assert second, "the next edition went to nobody"

@@ -27,7 +27,7 @@ from digest.errors import (
 from digest.models import DeliveryState, Edition, Subscriber, SubscriberStatus
 from digest.rendering.personal import RenderedEdition
 from digest.store.database import Store, open_store
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, Clock
 
 RENDERED = RenderedEdition("morning/2026-11-27", "Subject", "<p>x</p>", "x", "nonce")
 Outcome = Exception | None | Callable[[Envelope], Exception | None]
@@ -80,19 +80,6 @@ class ScriptedProvider:
         )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = FIXED_NOW
-        self.slept: list[float] = []
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def store(database_url: str) -> Iterator[Store]:
     """The store on SQLite, and on PostgreSQL when available: the same code for both."""
@@ -105,7 +92,7 @@ def _setup(store: Store, n: int) -> tuple[int, list[str]]:
     people = [Subscriber(f"s{i}@mail.example", f"S{i}") for i in range(n)]
     store.subscribers.upsert(people, FIXED_NOW)
     edition = Edition("morning", "Morning", "Morning", "2026-11-27", FIXED_NOW, ())
-    return store.save_draft(edition).id, [p.email for p in people]
+    return store.editions.save_draft(edition).id, [p.email for p in people]
 
 
 def _deliver(

@@ -21,21 +21,13 @@ from digest.components import Components, build_components
 from digest.models import RunReport, SubscriberStatus
 from digest.scheduler.wiring import Runner
 from digest.settings.config import load_settings
-from digest.store.database import StoredEdition
+from digest.store.editions import StoredEdition
 from digest.web.app import create_app
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, Clock
 
 EDITOR = "editor@news.example"
 PASSWORD = "correct horse battery"
 HOSTILE = '<script>alert("x")</script> Tram vote <img src=x onerror=alert(1)>'
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = FIXED_NOW
-
-    def __call__(self) -> Any:
-        return self.now
 
 
 def make_components(project: Path, clock: Clock, *, approval: bool = False) -> Components:
@@ -99,7 +91,7 @@ def built(c: Components) -> StoredEdition:
 
 
 def current(c: Components, stored: StoredEdition) -> StoredEdition:
-    fresh = c.store.edition_by_id(stored.id)
+    fresh = c.store.editions.by_id(stored.id)
     assert fresh is not None
     return fresh
 
@@ -369,7 +361,7 @@ def test_an_edition_that_needs_approval_is_held_then_sent_with_the_edit(
     assert not outbox_messages(c)
     assert c.store.runs.recent(1)[0].status == "held"
     stored = (
-        c.store.get_edition("morning", report.edition.split("/")[1]) if report.edition else None
+        c.store.editions.get("morning", report.edition.split("/")[1]) if report.edition else None
     )
     assert stored is not None and stored.status == "draft"
     # `digest send` holds it too
@@ -460,7 +452,7 @@ def test_a_test_send_goes_to_one_address_outside_the_ledger(c: Components) -> No
 def test_delivery_numbers_show_after_a_send(c: Components, clock: Clock) -> None:
     report = pipeline.run(c, "morning")
     assert report.delivered > 0
-    stored = c.store.latest_edition("morning")
+    stored = c.store.editions.latest("morning")
     assert stored is not None
     clock.now = FIXED_NOW + timedelta(minutes=5)
     someone = c.store.ledger.rows(stored.id)[0].email
@@ -528,7 +520,7 @@ def test_an_edit_while_sending_starts_is_refused_not_lost(c: Components) -> None
     csrf = sign_in(client)
     story = stored.edition.stories[0]
     # The sender claimed the edition after the desk read it: the edit is refused.
-    assert c.store.start_sending(current(c, stored))
+    assert c.store.editions.start_sending(current(c, stored))
     response = act(client, stored, story.id, csrf, action="drop")
     assert response.status_code == 409
     assert story.id in {s.id for s in current(c, stored).edition.stories}

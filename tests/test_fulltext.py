@@ -144,7 +144,7 @@ def test_collect_fetches_each_page_once(served: LocalServer, tmp_path: Path) -> 
         assert any("teaser kept for" in note and "(and 2 more)" in note for note in first.notes)
         pages = [p for p in served.requests if p != "/feed.xml"]
         assert sorted(pages) == ["/articles/2", "/missing", "/picture.png", "/thin"]
-        stored = c.store.articles_for_edition("morning", FIXED_NOW.replace(year=2020))
+        stored = c.store.articles.for_edition("morning", FIXED_NOW.replace(year=2020))
         assert {a.language for a in stored} == {"en-GB"}
 
         served.requests.clear()

@@ -81,10 +81,10 @@ def test_gzip_is_decoded_and_a_gzip_bomb_is_cut(local_server: LocalServer) -> No
     local_server.handlers["/bomb.xml"] = gzipped(b"\0" * 20_000_000)  # 20 MB in ~20 KB
     with make_client(5) as client:
         fetcher = Fetcher(client, FetchPolicy(max_bytes=100_000))
-        assert fetcher.get("S", local_server.url + "/feed.xml", allow_private=True)[0] == FEED
+        assert fetcher.fetch("S", local_server.url + "/feed.xml", allow_private=True).body == FEED
         started = time.monotonic()
         with pytest.raises(SourceError, match="larger than 100000 bytes"):
-            fetcher.get("S", local_server.url + "/bomb.xml", allow_private=True)
+            fetcher.fetch("S", local_server.url + "/bomb.xml", allow_private=True)
     assert time.monotonic() - started < 5
     assert local_server.headers[0]["accept-encoding"].startswith("gzip")
 
@@ -106,7 +106,7 @@ def test_an_endless_body_is_cut_at_the_cap(local_server: LocalServer) -> None:
         fetcher = Fetcher(client, FetchPolicy(max_bytes=1_000_000))
         started = time.monotonic()
         with pytest.raises(SourceError, match="larger than 1000000 bytes"):
-            fetcher.get("S", local_server.url + "/endless", allow_private=True)
+            fetcher.fetch("S", local_server.url + "/endless", allow_private=True)
     assert time.monotonic() - started < 5
 
 
@@ -124,7 +124,7 @@ def test_the_connection_goes_to_the_checked_address(local_server: LocalServer) -
 
     with make_client(5) as client:
         fetcher = Fetcher(client, resolver=resolver)
-        body, _ = fetcher.get("S", f"http://feeds.test:{port}/feed.xml", allow_private=True)
+        body = fetcher.fetch("S", f"http://feeds.test:{port}/feed.xml", allow_private=True).body
     assert body == FEED and asked == ["feeds.test"]
     assert local_server.headers[0]["host"] == f"feeds.test:{port}"
 
@@ -135,7 +135,7 @@ def test_the_next_address_is_tried_when_one_refuses(local_server: LocalServer) -
     with make_client(5) as client:
         # Nothing listens on 127.0.0.2 (the server is bound to 127.0.0.1).
         fetcher = Fetcher(client, resolver=lambda host: ["127.0.0.2", "127.0.0.1"])
-        body, _ = fetcher.get("S", f"http://two.test:{port}/feed.xml", allow_private=True)
+        body = fetcher.fetch("S", f"http://two.test:{port}/feed.xml", allow_private=True).body
     assert body == FEED
 
 
@@ -151,7 +151,7 @@ def test_dns_rebinding_cannot_swap_the_address() -> None:
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
         fetcher = Fetcher(client, resolver=lambda host: answers.pop(0))
-        fetcher.get("S", "http://rebind.example/feed.xml")
+        fetcher.fetch("S", "http://rebind.example/feed.xml")
     assert seen == [("93.184.216.34", "rebind.example")]
     assert answers == [["127.0.0.1"]]  # asked once
 
@@ -165,9 +165,9 @@ def test_https_is_not_pinned_the_certificate_protects_it() -> None:
 
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
         fetcher = Fetcher(client, resolver=lambda host: ["93.184.216.34"])
-        fetcher.get("S", "https://secure.example/feed.xml")
+        fetcher.fetch("S", "https://secure.example/feed.xml")
         with pytest.raises(SourceError, match="private or local"):
-            Fetcher(client, resolver=lambda host: ["10.0.0.8"]).get(
+            Fetcher(client, resolver=lambda host: ["10.0.0.8"]).fetch(
                 "S", "https://secure.example/feed.xml"
             )
     assert seen == ["https://secure.example/feed.xml"]
@@ -176,4 +176,4 @@ def test_https_is_not_pinned_the_certificate_protects_it() -> None:
 def test_a_redirect_without_location_is_an_error(local_server: LocalServer) -> None:
     local_server.serve("/odd", b"", status=302)
     with make_client(5) as client, pytest.raises(SourceError, match="without a Location"):
-        Fetcher(client).get("S", local_server.url + "/odd", allow_private=True)
+        Fetcher(client).fetch("S", local_server.url + "/odd", allow_private=True)

@@ -22,7 +22,7 @@ def store(database_url: str) -> Iterator[Store]:
 
 def _edition_id(store: Store, period: str = "2026-11-27") -> int:
     edition = Edition("morning", "Morning", "Morning", period, FIXED_NOW, ())
-    return store.save_draft(edition).id
+    return store.editions.save_draft(edition).id
 
 
 def _people(n: int) -> list[Subscriber]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from digest.errors import ConfigError
-from digest.settings.config import SourceSettings, load_settings
+from digest.settings.config import load_settings
+from digest.settings.sources import SourceSettings
 from digest.sources.opml import parse_opml, plan_import, read_opml, sources_toml
 from tests.conftest import LocalServer
 

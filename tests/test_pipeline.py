@@ -13,9 +13,10 @@ from digest.components import Components, build_components
 from digest.delivery.transport import MemoryTransport
 from digest.errors import ConfigError, RenderError
 from digest.models import RunReport, SentStory, Story, StoryRef
+from digest.rendering.outputs import write_preview
 from digest.serialise import edition_to_dict
 from digest.settings.config import load_settings
-from tests.conftest import FIXED_NOW, make_article
+from tests.conftest import FIXED_NOW, count_rows, make_article
 
 
 def _components(config: Path, extra_toml: str = "") -> tuple[Components, MemoryTransport]:
@@ -34,7 +35,7 @@ def test_one_broken_source_does_not_stop_the_others(project: Path) -> None:
     by_name = {s.name: s for s in report.sources}
     assert not by_name["Gone"].ok and "missing.xml" in (by_name["Gone"].error or "")
     assert all(s.ok for name, s in by_name.items() if name != "Gone")
-    assert new == c.store.count_articles() > 30
+    assert new == count_rows(c.store, "articles") > 30
 
 
 def test_collecting_twice_stores_each_article_once(project: Path) -> None:
@@ -72,7 +73,7 @@ def test_template_error_sends_nothing(project: Path) -> None:
     with pytest.raises(RenderError):
         pipeline.run(c, None)
     assert transport.sent == []
-    stored = c.store.latest_edition("morning")
+    stored = c.store.editions.latest("morning")
     assert stored is not None and c.store.ledger.rows(stored.id) == []
 
 
@@ -118,8 +119,8 @@ def test_preview_is_written(project: Path, tmp_path: Path) -> None:
     report = RunReport()
     pipeline.collect(c, report)
     stored = pipeline.build(c, None, report)
-    html = pipeline.write_preview(c, stored.edition, tmp_path / "p.html")
-    text = pipeline.write_preview(c, stored.edition, tmp_path / "p.txt", text=True)
+    html = write_preview(c.renderer, c.settings, stored.edition, tmp_path / "p.html")
+    text = write_preview(c.renderer, c.settings, stored.edition, tmp_path / "p.txt", text=True)
     assert html.read_text().lower().startswith("<!doctype html>")
     assert stored.edition.stories[0].headline in text.read_text()
     assert os.path.getsize(html) < 102 * 1024
@@ -184,7 +185,7 @@ def test_a_sent_story_is_repeated_only_as_an_update_with_new_reporting(
     clock = [FIXED_NOW]
     morning, _ = _on_clock(project, clock)
     pipeline.run(morning, None)  # collect, build and send the edition of 2026-11-27
-    sent = morning.store.get_edition("morning", "2026-11-27")
+    sent = morning.store.editions.get("morning", "2026-11-27")
     assert sent is not None and sent.status == "sent"
     storm = _storm(sent.edition.stories)
     sent_ids = {link.article_id for s in sent.edition.stories for link in s.articles}
@@ -197,7 +198,7 @@ def test_a_sent_story_is_repeated_only_as_an_update_with_new_reporting(
     # ... and the next morning's edition is built and sent.
     clock[0] = FIXED_NOW + timedelta(days=1)
     pipeline.run(later, None)
-    stored = later.store.get_edition("morning", "2026-11-28")
+    stored = later.store.editions.get("morning", "2026-11-28")
     assert stored is not None
     edition = stored.edition
     assert edition.stories  # the sample stories the caps left out yesterday

@@ -11,7 +11,9 @@ import pytest
 
 from digest.errors import RenderError
 from digest.models import Edition, Section, Story, StoryLink, StoryRef, Subscriber
-from digest.rendering.renderer import Renderer, sections_for
+from digest.rendering.groups import sections_for
+from digest.rendering.personal import personalise
+from digest.rendering.renderer import Renderer
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -52,7 +54,7 @@ def renderer(tmp_path: Path) -> Renderer:
 
 
 def _personal(renderer: Renderer, edition: Edition, name: str = "Ana") -> tuple[str, str]:
-    message = renderer.personalise(
+    message = personalise(
         renderer.render(edition),
         Subscriber("ana@mail.example", name),
         "https://digest.example.org/u/TOKEN",

@@ -29,18 +29,11 @@ from digest.models import RenderedMessage, Subscriber
 from digest.scheduler.plans import LeadTrigger, health, planned_jobs, schedule_table
 from digest.scheduler.wiring import JOB_TABLE, Runner, sync_jobs, wait_for_lease
 from digest.settings.config import load_settings
+from tests.conftest import Clock
 
 
 def utc(value: str) -> datetime:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _configure(project: Path, cron: str, timezone: str, extra: str = "") -> None:
@@ -161,7 +154,7 @@ def test_double_firing_at_fall_back_sends_once(
     runner.edition("morning", None)
     people = _subscribers(c)
     assert len(sent.sent) == people
-    stored = c.store.get_edition("morning", period)
+    stored = c.store.editions.get("morning", period)
     assert stored is not None and stored.status == "sent"
     assert c.store.ledger.counts(stored.id) == {"accepted": people}
     assert [r.status for r in c.store.runs.recent(edition="morning")] == ["ok", "ok"]
@@ -175,28 +168,22 @@ def test_spring_forward_day_sends_once(project: Path) -> None:
     c, sent = _components(project, Clock(fire))
     Runner(c).edition("morning", None)
     assert len(sent.sent) == _subscribers(c)
-    assert c.store.get_edition("morning", "2026-03-08") is not None
+    assert c.store.editions.get("morning", "2026-03-08") is not None
 
 
-class StopAfterFirst(MemoryTransport):
+def stop_after_first(stop: threading.Event) -> MemoryTransport:
     """Asks the process to stop after the first envelope (as SIGTERM would)."""
 
-    max_recipients = 1
+    def handler(envelope: Envelope) -> None:
+        stop.set()
 
-    def __init__(self, stop: threading.Event) -> None:
-        super().__init__()
-        self.stop = stop
-
-    def send(self, envelope: Envelope) -> str:
-        result = super().send(envelope)
-        self.stop.set()
-        return result
+    return MemoryTransport(handler, max_recipients=1)
 
 
 def test_restart_mid_run_resumes_without_repeats(project: Path) -> None:
     clock = Clock(utc("2026-11-27T06:00:00"))
     stop = threading.Event()
-    first = StopAfterFirst(stop)
+    first = stop_after_first(stop)
     c, _ = _components(project, clock, transport=first)
     c.stop = stop
     report = pipeline.run(c, None)
@@ -208,23 +195,16 @@ def test_restart_mid_run_resumes_without_repeats(project: Path) -> None:
     assert sorted(delivered) == sorted(s.email for s in again.subscribers())
 
 
-class SlowMemory(MemoryTransport):
-    max_recipients = 1
-
-    def __init__(self, log: list[RenderedMessage]) -> None:
-        super().__init__()
-        self.sent = log  # both processes write to one list: what subscribers receive
-
-    def send(self, envelope: Envelope) -> str:
-        time.sleep(0.05)
-        return super().send(envelope)
+def slow_memory(log: list[RenderedMessage]) -> MemoryTransport:
+    """Both processes write to one list: what subscribers receive."""
+    return MemoryTransport(lambda envelope: time.sleep(0.05), max_recipients=1, sent=log)
 
 
 def test_two_schedulers_at_once_send_one_edition_once(project: Path, database_url: str) -> None:
     clock = Clock(utc("2026-11-27T06:00:00"))
     received: list[RenderedMessage] = []
-    one, _ = _components(project, clock, database_url, SlowMemory(received))
-    two, _ = _components(project, clock, database_url, SlowMemory(received))
+    one, _ = _components(project, clock, database_url, slow_memory(received))
+    two, _ = _components(project, clock, database_url, slow_memory(received))
     threads = [
         threading.Thread(target=Runner(c).edition, args=("morning", None)) for c in (one, two)
     ]
@@ -234,7 +214,7 @@ def test_two_schedulers_at_once_send_one_edition_once(project: Path, database_ur
         t.join(timeout=60)
     people = _subscribers(one)
     assert sorted(m.to.email for m in received) == sorted(s.email for s in one.subscribers())
-    stored = one.store.get_edition("morning", "2026-11-27")
+    stored = one.store.editions.get("morning", "2026-11-27")
     assert stored is not None and one.store.ledger.counts(stored.id) == {"accepted": people}
     statuses = sorted(r.status for r in one.store.runs.recent(edition="morning"))
     assert statuses in (["ok", "skipped"], ["ok", "ok"])  # the later one found nothing to do
@@ -276,7 +256,7 @@ def test_local_time_delivery_by_time_zone_group(project: Path) -> None:
     clock.now = utc("2026-11-28T07:00:00")  # 07:00 in London
     runner.edition("morning", "Europe/London")
     assert [m.to.email for m in sent.sent] == ["chen.wei@mail.example", "ben.okafor@mail.example"]
-    stored = c.store.get_edition("morning", "2026-11-28")
+    stored = c.store.editions.get("morning", "2026-11-28")
     assert stored is not None  # one edition for the date, built by the first group
 
 
@@ -392,7 +372,7 @@ def test_an_edition_held_for_approval_is_reported_not_overdue(project: Path) -> 
     morning = status["editions"]["morning"]
     assert morning["held_for_approval"] is True and morning["overdue"] is False
     assert status["healthy"] is True
-    stored = c.store.latest_edition("morning")
+    stored = c.store.editions.latest("morning")
     assert stored is not None and stored.status == "draft"
     assert c.store.ledger.counts(stored.id) == {}
 
@@ -538,7 +518,7 @@ def test_a_local_time_group_gets_its_own_date_in_the_subject(project: Path) -> N
     c, sent = _components(project, clock)
     c.store.subscribers.upsert(c.subscribers(), clock())
     Runner(c).edition("morning", "Asia/Singapore")
-    stored = c.store.get_edition("morning", "2026-11-28")
+    stored = c.store.editions.get("morning", "2026-11-28")
     assert stored is not None
     assert stored.edition.subject.endswith("2026-11-28")
     assert [m.subject for m in sent.sent] == [stored.edition.subject]

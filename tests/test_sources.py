@@ -179,7 +179,7 @@ def test_redirect_to_a_metadata_address_is_refused() -> None:
     with httpx.Client(transport=httpx.MockTransport(handler)) as c:
         fetcher = Fetcher(c, resolver=lambda host: ["93.184.216.34"])
         with pytest.raises(SourceError, match=r"169\.254\.169\.254.*private or local"):
-            fetcher.get("News", "http://news.example/feed.xml")
+            fetcher.fetch("News", "http://news.example/feed.xml")
     # The checked address was asked (pinned: DNS is not asked again); the metadata one never.
     assert seen == ["http://93.184.216.34/feed.xml Host: news.example"]
 
@@ -190,10 +190,10 @@ def test_redirects_are_followed_up_to_a_limit(local_server: LocalServer) -> None
     local_server.routes["/loop"] = Route(302, b"", {"Location": "/loop"})
     with make_client(5) as c:
         fetcher, _ = _fetcher(c)
-        body, _ = fetcher.get("S", local_server.url + "/old", allow_private=True)
+        body = fetcher.fetch("S", local_server.url + "/old", allow_private=True).body
         assert b"First item" in body
         with pytest.raises(SourceError, match="more than 5 redirects"):
-            fetcher.get("S", local_server.url + "/loop", allow_private=True)
+            fetcher.fetch("S", local_server.url + "/loop", allow_private=True)
 
 
 def test_retries_on_5xx_and_429_honouring_retry_after(local_server: LocalServer) -> None:
@@ -204,7 +204,7 @@ def test_retries_on_5xx_and_429_honouring_retry_after(local_server: LocalServer)
     local_server.serve("/flaky", RSS, content_type="application/rss+xml")
     with make_client(5) as c:
         fetcher, slept = _fetcher(c, retries=2, backoff=0.25)
-        body, _ = fetcher.get("S", local_server.url + "/flaky", allow_private=True)
+        body = fetcher.fetch("S", local_server.url + "/flaky", allow_private=True).body
     assert b"First item" in body
     assert slept == [0.25, 7.0]  # backoff, then the server's Retry-After
     assert local_server.requests == ["/flaky"] * 3
@@ -215,7 +215,7 @@ def test_gives_up_after_the_retries(local_server: LocalServer) -> None:
     with make_client(5) as c:
         fetcher, slept = _fetcher(c, retries=2, backoff=0.1)
         with pytest.raises(SourceError, match="HTTP 502"):
-            fetcher.get("S", local_server.url + "/down", allow_private=True)
+            fetcher.fetch("S", local_server.url + "/down", allow_private=True)
     assert slept == [0.1, 0.2] and len(local_server.requests) == 3
 
 
@@ -224,7 +224,7 @@ def test_oversized_response_is_cut(local_server: LocalServer) -> None:
     with make_client(5) as c:
         fetcher, _ = _fetcher(c, max_bytes=10_000)
         with pytest.raises(SourceError, match="larger than 10000 bytes"):
-            fetcher.get("S", local_server.url + "/big", allow_private=True)
+            fetcher.fetch("S", local_server.url + "/big", allow_private=True)
 
 
 def test_per_host_limit_holds_under_concurrency(local_server: LocalServer) -> None:
@@ -236,7 +236,9 @@ def test_per_host_limit_holds_under_concurrency(local_server: LocalServer) -> No
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(
                 pool.map(
-                    lambda n: fetcher.get("S", f"{local_server.url}/f{n}.xml", allow_private=True),
+                    lambda n: fetcher.fetch(
+                        "S", f"{local_server.url}/f{n}.xml", allow_private=True
+                    ),
                     range(8),
                 )
             )

@@ -14,7 +14,7 @@ from digest.models import Edition, Ranking, Section, Story, StoryLink, StoryRef
 from digest.serialise import edition_from_dict, edition_to_dict
 from digest.store.database import Store, open_store
 from digest.store.schema import metadata
-from tests.conftest import FIXED_NOW, make_article
+from tests.conftest import FIXED_NOW, count_rows, make_article
 
 
 @pytest.fixture
@@ -52,64 +52,67 @@ def test_migrations_create_the_schema_the_code_uses(tmp_path: Path) -> None:
 
 def test_reopening_an_existing_file_keeps_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    open_store(url).add_articles([make_article("a1")], FIXED_NOW)
-    assert open_store(url).count_articles() == 1
+    open_store(url).articles.add([make_article("a1")], FIXED_NOW)
+    assert count_rows(open_store(url), "articles") == 1
 
 
 def test_same_article_twice_is_stored_once(store: Store) -> None:
-    assert store.add_articles([make_article("a1"), make_article("a2")], FIXED_NOW) == 2
-    assert store.add_articles([make_article("a1"), make_article("a1")], FIXED_NOW) == 0
-    assert store.count_articles() == 2
+    assert store.articles.add([make_article("a1"), make_article("a2")], FIXED_NOW) == 2
+    assert store.articles.add([make_article("a1"), make_article("a1")], FIXED_NOW) == 0
+    assert count_rows(store, "articles") == 2
 
 
 def test_articles_for_edition_respects_window_and_sent_editions(store: Store) -> None:
-    store.add_articles([make_article("old")], FIXED_NOW - timedelta(days=3))
-    store.add_articles([make_article("a1"), make_article("a2")], FIXED_NOW)
+    store.articles.add([make_article("old")], FIXED_NOW - timedelta(days=3))
+    store.articles.add([make_article("a1"), make_article("a2")], FIXED_NOW)
     since = FIXED_NOW - timedelta(hours=48)
-    assert {a.id for a in store.articles_for_edition("morning", since)} == {"a1", "a2"}
+    assert {a.id for a in store.articles.for_edition("morning", since)} == {"a1", "a2"}
 
-    stored = store.save_draft(_edition(article_ids=("a1",)))
+    stored = store.editions.save_draft(_edition(article_ids=("a1",)))
     # A draft does not consume articles; a sending/sent edition does.
-    assert {a.id for a in store.articles_for_edition("morning", since)} == {"a1", "a2"}
-    store.set_edition_status(stored.id, "sent")
-    assert {a.id for a in store.articles_for_edition("morning", since)} == {"a2"}
-    assert {a.id for a in store.articles_for_edition("evening", since)} == {"a1", "a2"}
+    assert {a.id for a in store.articles.for_edition("morning", since)} == {"a1", "a2"}
+    store.editions.set_status(stored.id, "sent")
+    assert {a.id for a in store.articles.for_edition("morning", since)} == {"a2"}
+    assert {a.id for a in store.articles.for_edition("evening", since)} == {"a1", "a2"}
 
 
 def test_sent_stories_are_those_of_editions_no_longer_drafts(store: Store) -> None:
-    store.add_articles([make_article("a1"), make_article("a2")], FIXED_NOW - timedelta(days=1))
-    store.add_articles([make_article("a3")], FIXED_NOW)
-    yesterday = store.save_draft(_edition("2026-11-26", ("a1", "a2")))
-    store.save_draft(_edition("2026-11-27", ("a3",)))  # today's draft: not sent
+    store.articles.add([make_article("a1"), make_article("a2")], FIXED_NOW - timedelta(days=1))
+    store.articles.add([make_article("a3")], FIXED_NOW)
+    yesterday = store.editions.save_draft(_edition("2026-11-26", ("a1", "a2")))
+    store.editions.save_draft(_edition("2026-11-27", ("a3",)))  # today's draft: not sent
     since = FIXED_NOW - timedelta(hours=48)
-    assert store.sent_stories("morning", since) == []
-    store.set_edition_status(yesterday.id, "sent")
-    (sent,) = store.sent_stories("morning", since)
+    assert store.articles.sent_stories("morning", since) == []
+    store.editions.set_status(yesterday.id, "sent")
+    (sent,) = store.articles.sent_stories("morning", since)
     assert sent.ref == StoryRef("morning/2026-11-26", "s1")
     assert [a.id for a in sent.articles] == ["a1", "a2"]
     assert sent.articles[0].text == make_article("a1").text
-    assert store.sent_stories("evening", since) == []
-    assert store.sent_stories("morning", FIXED_NOW + timedelta(hours=1)) == []  # built before
+    assert store.articles.sent_stories("evening", since) == []
+    assert (
+        store.articles.sent_stories("morning", FIXED_NOW + timedelta(hours=1)) == []
+    )  # built before
 
 
 def test_a_sent_edition_is_never_replaced(store: Store) -> None:
-    store.add_articles([make_article("a1"), make_article("a2")], FIXED_NOW)
-    first = store.save_draft(_edition(article_ids=("a1",)))
-    rebuilt = store.save_draft(_edition(article_ids=("a2",)))
+    store.articles.add([make_article("a1"), make_article("a2")], FIXED_NOW)
+    first = store.editions.save_draft(_edition(article_ids=("a1",)))
+    rebuilt = store.editions.save_draft(_edition(article_ids=("a2",)))
     assert rebuilt.id == first.id
     assert (
-        store.get_edition("morning", "2026-11-27").edition.stories[0].articles[0].article_id == "a2"
+        store.editions.get("morning", "2026-11-27").edition.stories[0].articles[0].article_id
+        == "a2"
     )  # type: ignore[union-attr]
-    store.set_edition_status(first.id, "sending")
-    again = store.save_draft(_edition(article_ids=("a1",)))
+    store.editions.set_status(first.id, "sending")
+    again = store.editions.save_draft(_edition(article_ids=("a1",)))
     assert again.status == "sending"
     assert again.edition.stories[0].articles[0].article_id == "a2"
 
 
 def test_edition_round_trips_through_json(store: Store) -> None:
-    store.add_articles([make_article("a1")], FIXED_NOW)
-    store.save_draft(_edition())
-    stored = store.latest_edition("morning")
+    store.articles.add([make_article("a1")], FIXED_NOW)
+    store.editions.save_draft(_edition())
+    stored = store.editions.latest("morning")
     assert stored is not None
     assert stored.edition == _edition()
 
@@ -134,9 +137,9 @@ def test_ranking_and_update_round_trip_through_json(store: Store) -> None:
         "edition": "morning/2026-11-26",
         "story": "s0",
     }
-    store.add_articles([make_article("a1")], FIXED_NOW)
-    store.save_draft(edition)
-    stored = store.latest_edition("morning")
+    store.articles.add([make_article("a1")], FIXED_NOW)
+    store.editions.save_draft(edition)
+    stored = store.editions.latest("morning")
     assert stored is not None and stored.edition == edition
 
 
@@ -150,23 +153,23 @@ def test_an_edition_stored_before_rankings_still_loads() -> None:
 
 def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(StatementError, match="naive"):
-        store.add_articles([make_article("a1")], FIXED_NOW.replace(tzinfo=None))
+        store.articles.add([make_article("a1")], FIXED_NOW.replace(tzinfo=None))
 
 
 def test_sent_editions_newest_first_and_never_drafts(store: Store) -> None:
     for period in ("2026-11-25", "2026-11-26", "2026-11-27"):
-        store.save_draft(_edition(period, article_ids=()))
+        store.editions.save_draft(_edition(period, article_ids=()))
     for period in ("2026-11-25", "2026-11-26"):
-        stored = store.get_edition("morning", period)
+        stored = store.editions.get("morning", period)
         assert stored is not None
-        store.set_edition_status(stored.id, "sent")
+        store.editions.set_status(stored.id, "sent")
 
-    listed = store.sent_editions()
+    listed = store.editions.sent()
 
     assert [(e.name, e.period) for e in listed] == [
         ("morning", "2026-11-26"),
         ("morning", "2026-11-25"),
     ]
-    assert store.edition_status("morning", "2026-11-26") == "sent"
-    assert store.edition_status("morning", "2026-11-27") == "draft"
-    assert store.edition_status("morning", "2026-01-01") is None
+    assert store.editions.status("morning", "2026-11-26") == "sent"
+    assert store.editions.status("morning", "2026-11-27") == "draft"
+    assert store.editions.status("morning", "2026-01-01") is None

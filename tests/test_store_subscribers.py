@@ -66,7 +66,9 @@ def test_paused_is_not_active_and_the_import_does_not_resume(store: Store) -> No
     assert store.subscribers.status(ANA.email) == SubscriberStatus.PAUSED
     assert store.subscribers.count() == 1
     assert store.subscribers.timezones() == ["Europe/London"]
-    edition_id = store.save_draft(Edition("morning", "M", "M", "2026-11-27", FIXED_NOW, ())).id
+    edition_id = store.editions.save_draft(
+        Edition("morning", "M", "M", "2026-11-27", FIXED_NOW, ())
+    ).id
     assert store.ledger.enqueue(edition_id, LATER) == 1
 
     store.subscribers.set_preferences(ANA.email, (), "Europe/Madrid", False, LATER)

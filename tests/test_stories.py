@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from digest.models import Article
-from digest.stories.grouping import group_articles, story_id, story_ranking, story_score
+from digest.stories.grouping import group_articles
+from digest.stories.story import story_id, story_ranking
 
 Factory = Callable[..., Article]
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
@@ -226,7 +227,7 @@ def test_more_outlets_rank_above_fewer_even_when_older(article_factory: Factory)
         article_factory("b", source="One", published=NOW - timedelta(days=3)),
         article_factory("c", source="Two", published=NOW - timedelta(days=3)),
     ]
-    assert story_score(old_pair, now) > story_score(fresh_single, now)
+    assert story_ranking(old_pair, now).total > story_ranking(fresh_single, now).total
 
 
 def test_same_outlet_twice_counts_as_one_outlet(article_factory: Factory) -> None:
@@ -236,20 +237,20 @@ def test_same_outlet_twice_counts_as_one_outlet(article_factory: Factory) -> Non
         article_factory("b", source="One", published=NOW),
     ]
     once = [article_factory("c", source="One", published=NOW)]
-    assert story_score(twice, now) == pytest.approx(story_score(once, now))
+    assert story_ranking(twice, now).total == pytest.approx(story_ranking(once, now).total)
 
 
 def test_fresher_ranks_above_older(article_factory: Factory) -> None:
     now = NOW.timestamp()
     fresh = [article_factory("a", source="One", published=NOW - timedelta(hours=1))]
     old = [article_factory("b", source="One", published=NOW - timedelta(hours=30))]
-    assert story_score(fresh, now) > story_score(old, now)
+    assert story_ranking(fresh, now).total > story_ranking(old, now).total
 
 
 def test_a_day_halves_freshness(article_factory: Factory) -> None:
     now = NOW.timestamp()
-    just_now = story_score([article_factory("a", published=NOW)], now)
-    one_day = story_score([article_factory("b", published=NOW - timedelta(days=1))], now)
+    just_now = story_ranking([article_factory("a", published=NOW)], now).total
+    one_day = story_ranking([article_factory("b", published=NOW - timedelta(days=1))], now).total
     assert just_now == pytest.approx(2.0)
     assert one_day == pytest.approx(1.5)
 
@@ -260,7 +261,7 @@ def test_freshness_uses_the_newest_member(article_factory: Factory) -> None:
         article_factory("a", source="One", published=NOW - timedelta(days=2)),
         article_factory("b", source="Two", published=NOW),
     ]
-    assert story_score(group, now) == pytest.approx(3.0)
+    assert story_ranking(group, now).total == pytest.approx(3.0)
 
 
 def test_source_weight_multiplies_the_score(article_factory: Factory) -> None:
@@ -268,7 +269,7 @@ def test_source_weight_multiplies_the_score(article_factory: Factory) -> None:
     story = [article_factory("a", source="Local", published=NOW)]
     ranking = story_ranking(story, now, {"Local": 2.0})
     assert (ranking.outlets, ranking.freshness, ranking.weight) == (1, 1.0, 2.0)
-    assert ranking.total == story_score(story, now, {"Local": 2.0}) == pytest.approx(4.0)
+    assert ranking.total == story_ranking(story, now, {"Local": 2.0}).total == pytest.approx(4.0)
     assert story_ranking(story, now).weight == 1.0  # no weights: all count 1
 
 

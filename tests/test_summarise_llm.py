@@ -180,7 +180,7 @@ def test_pipeline_uses_llm_summaries_and_reports_failures(fake: FakeLLM, project
     c = build_components(settings, clock=lambda: FIXED_NOW, transport=MemoryTransport())
     report = pipeline.run(c, None)
     assert fake.requests[0]["auth"] == "Bearer sk-live"
-    stored = c.store.latest_edition("morning")
+    stored = c.store.editions.latest("morning")
     assert stored is not None
     summaries = [s.summary for s in stored.edition.stories]
     # GOOD passes the checks only where its numbers are in the sources; elsewhere the

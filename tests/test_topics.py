@@ -9,7 +9,7 @@ import pytest
 
 from digest.models import Article, Story, StoryLink
 from digest.sections.assign import assign_sections
-from digest.settings.config import SectionSettings
+from digest.settings.editions import SectionSettings
 
 Factory = Callable[..., Article]
 

@@ -21,7 +21,7 @@ from python_http_client.exceptions import BadRequestsError
 from digest import pipeline
 from digest.components import Components, build_components
 from digest.delivery.deliverer import Deliverer, DeliveryPolicy
-from digest.delivery.sendgrid import SendGridTransport
+from digest.delivery.sendgrid import SendGridTransport, sendgrid_client
 from digest.delivery.transport import Envelope, Recipient
 from digest.errors import TransportAuthError
 from digest.models import Edition, Subscriber
@@ -59,11 +59,9 @@ def _transport(
     server: SendGridServer, key: str = "SG.test-key", timeout: float = 5
 ) -> SendGridTransport:
     return SendGridTransport(
-        api_key=key,
-        api_url=server.url,
+        sendgrid_client(key, server.url, timeout),
         from_email="digest@news.example",
         from_name="Digest",
-        timeout=timeout,
         categories=("daily",),
         asm_group_id=42,
     )
@@ -114,7 +112,7 @@ def test_the_validating_server_rejects_what_sendgrid_would(server: SendGridServe
     bad = transport.payload(_envelope(Subscriber("a@mail.example")))
     bad["personalizations"] = bad["personalizations"] * 1001  # over maxItems
     with pytest.raises(BadRequestsError) as caught:
-        transport.sdk.client.mail.send.post(request_body=bad)
+        transport.client.mail.send.post(request_body=bad)
     assert caught.value.status_code == 400
     assert server.rejected and not server.accepted
 
@@ -130,7 +128,7 @@ def _ledger(tmp_path: Path) -> tuple[Store, int, list[str]]:
     people = [Subscriber(f"s{i}@mail.example", f"S{i}") for i in range(N)]
     store.subscribers.upsert(people, now())
     edition = Edition("morning", "Morning", "Morning", "2026-11-28", now(), ())
-    return store, store.save_draft(edition).id, [p.email for p in people]
+    return store, store.editions.save_draft(edition).id, [p.email for p in people]
 
 
 def _run(
@@ -336,7 +334,7 @@ def test_kill_minus_nine_then_resume(
         assert len(delivered) == people  # cancelled and resubmitted: nobody skipped
     else:
         store = open_store(f"sqlite:///{project.parent.parent / 'var' / 'digest.db'}")
-        edition = store.latest_edition("morning")
+        edition = store.editions.latest("morning")
         assert edition is not None
         rows = store.ledger.rows(edition.id)
         accepted = {r.email for r in rows if r.state == "accepted"}

@@ -16,7 +16,8 @@ from digest.components import Components, build_components
 from digest.models import RawDocument, SubscriberStatus
 from digest.settings.config import load_settings
 from digest.tokens import sign
-from digest.web.app import MAX_FORM_BYTES, create_app
+from digest.web.app import create_app
+from digest.web.middleware import MAX_FORM_BYTES
 from digest.web.pages import client_address
 from digest.web.ratelimit import RateLimiter
 from tests.conftest import FIXED_NOW

@@ -10,7 +10,7 @@ import email
 import email.policy
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,16 +20,18 @@ import pytest
 from starlette.testclient import TestClient
 
 from digest import pipeline
+from digest.audience.signup import SIGNUP_TTL
 from digest.components import Components, build_components
 from digest.delivery.outbox import OutboxTransport
 from digest.delivery.transport import Envelope, MemoryTransport
 from digest.errors import TransientDeliveryError
 from digest.models import Subscriber, SubscriberStatus
+from digest.rendering.outputs import write_web_version
 from digest.settings.config import Settings, load_settings
 from digest.tokens import sign
 from digest.web.app import create_app
-from digest.web.public import SIGNUP_TTL, WEB_VERSION_CSP
-from tests.conftest import FIXED_NOW
+from digest.web.archive import WEB_VERSION_CSP
+from tests.conftest import FIXED_NOW, Clock
 
 SECRET = "test-secret"
 ANA = "ana.lopez@mail.example"  # every section, Europe/Madrid
@@ -39,14 +41,6 @@ DORA = "dora@mail.example"
 NEWCOMER = "new.reader@mail.example"
 SECTIONS = ["World", "Politics", "Business", "Technology", "Science & Health", "Sport", "Culture"]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@dataclass
-class Clock:
-    now: datetime = FIXED_NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -649,16 +643,12 @@ def test_confirmation_is_written_to_the_outbox(settings: Settings, clock: Clock)
     assert text is not None and "/signup/confirm/" in text.get_content()
 
 
-class DownTransport:
-    max_recipients = 1
-    idempotent = False
-
-    def send(self, envelope: Envelope) -> str:
-        raise TransientDeliveryError("connection refused", maybe_sent=False)
+def provider_down(envelope: Envelope) -> str:
+    raise TransientDeliveryError("connection refused", maybe_sent=False)
 
 
 def test_mail_provider_down_says_so(settings: Settings, clock: Clock) -> None:
-    c = build_components(settings, clock=clock, transport=DownTransport())
+    c = build_components(settings, clock=clock, transport=MemoryTransport(provider_down))
     try:
         with TestClient(create_app(c)) as client:
             response = signup(client, NEWCOMER)
@@ -679,11 +669,11 @@ DRAFT_PERIOD = "2026-11-28"
 def archive(components: Components, settings: Settings) -> Components:
     """One sent edition (the sample cycle) and a draft whose web version exists too."""
     send_edition(components, settings, FIXED_NOW)
-    sent = components.store.get_edition("morning", SENT_PERIOD)
+    sent = components.store.editions.get("morning", SENT_PERIOD)
     assert sent is not None and sent.status == "sent"
     draft = replace(sent.edition, period=DRAFT_PERIOD)
-    components.store.save_draft(draft)
-    pipeline.write_web_version(components, draft)
+    components.store.editions.save_draft(draft)
+    write_web_version(components.renderer, components.settings, draft)
     return components
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from digest.errors import ConfigError
 from digest.models import Subscriber
-from digest.settings.config import check_email, check_timezone
+from digest.settings.fields import check_email, check_timezone
 
 COLUMNS = ("email", "name", "timezone", "topics")
 

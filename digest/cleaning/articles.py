@@ -8,6 +8,7 @@ titles, "follow us" and share lines, PREV/NEXT teasers, cookie notices.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from digest.cleaning.pages import extract_html, fragment_text
 from digest.cleaning.scraped import clean_scraped_text
@@ -15,15 +16,6 @@ from digest.cleaning.text import NOT_XML_TEXT, Extracted, first_words, one_line
 from digest.errors import ExtractionError
 from digest.models import Article, RawDocument
 from digest.urls import canonical_url, is_web_url
-
-__all__ = [
-    "Extracted",
-    "article_id",
-    "clean",
-    "clean_scraped_text",
-    "extract_html",
-    "fragment_text",
-]
 
 
 def clean(document: RawDocument) -> Article:
@@ -60,6 +52,18 @@ def clean(document: RawDocument) -> Article:
         image=next((i for i in (document.image, found.image) if i and is_web_url(i)), None),
         language=document.language,
     )
+
+
+def clean_all(documents: Iterable[RawDocument], source: str, skipped: list[str]) -> list[Article]:
+    """The articles of one source's documents; each that cannot be cleaned is named in
+    ``skipped`` and the others go on."""
+    articles: list[Article] = []
+    for document in documents:
+        try:
+            articles.append(clean(document))
+        except ExtractionError as exc:
+            skipped.append(f"{source}: {exc}")
+    return articles
 
 
 def article_id(url: str | None, source: str, title: str, text: str) -> str:

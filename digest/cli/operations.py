@@ -1,33 +1,21 @@
-"""Operations commands: the delivery ledger, the subscriber list, the web app and
-the scheduler. Registered on the app of :mod:`digest.cli`."""
+"""Operations commands: the delivery ledger, the web app, the scheduler, its
+schedule and run history."""
 
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from digest.cli.app import (
-    ConfigOption,
-    app,
-    components_from,
-    err,
-    find_edition,
-    out,
-    schedule_app,
-    settings_from,
-    subscribers_app,
-    users_app,
-)
+from digest.cli.common import ConfigOption, components_from, find_edition, out, settings_from
 from digest.components import build_components
 from digest.logs import configure_logging
 
+schedule_app = typer.Typer(help="Inspect the schedule.", no_args_is_help=True)
 
-@app.command()
+
 def deliveries(
     edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
     config: ConfigOption = None,
@@ -51,32 +39,6 @@ def deliveries(
     out.print(table)
 
 
-@subscribers_app.command("import")
-def subscribers_import(
-    csv_file: Annotated[Path, typer.Argument(help="CSV with email,name,timezone,topics")],
-    config: ConfigOption = None,
-) -> None:
-    """Import subscribers: each rejected line is reported, the rest imported.
-
-    Idempotent; never re-activates someone who unsubscribed, bounced or complained.
-    """
-    from digest.audience.csv_list import read_subscribers
-
-    people, problems = read_subscribers(csv_file)
-    with components_from(config) as c:
-        counts = c.store.subscribers.upsert(people, c.clock())
-    for problem in problems:
-        err.print(f"[yellow]rejected[/] {csv_file}: {problem}", highlight=False)
-    out.print(
-        f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
-        f"{len(problems)} rejected",
-        highlight=False,
-    )
-    if problems:
-        raise typer.Exit(1)
-
-
-@app.command()
 def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -105,7 +67,6 @@ def serve(
         )
 
 
-@app.command()
 def scheduler(config: ConfigOption = None) -> None:
     """Run collection and each edition on their schedules until stopped (SIGTERM).
 
@@ -153,7 +114,6 @@ def schedule_list(
     out.print(table)
 
 
-@app.command()
 def runs(
     config: ConfigOption = None,
     limit: Annotated[int, typer.Option(help="How many")] = 20,
@@ -193,72 +153,3 @@ def runs(
             counts,
         )
     out.print(table)
-
-
-def _password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
-
-
-PasswordStdin = Annotated[
-    bool, typer.Option("--password-stdin", help="Read the password from standard input")
-]
-
-
-@users_app.command("add")
-def users_add(
-    email: Annotated[str, typer.Argument(help="The editor's email address (their login)")],
-    config: ConfigOption = None,
-    password_stdin: PasswordStdin = False,
-) -> None:
-    """Create an editor account for the web desk (/desk); asks for the password."""
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        address = validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        err.print(f"not an email address: {email}: {exc}", highlight=False)
-        raise typer.Exit(2) from None
-    password = _password(password_stdin)
-    with components_from(config) as c:
-        c.store.editors.add(address, password, c.clock())
-    out.print(f"editor {address} added", highlight=False)
-
-
-@users_app.command("password")
-def users_password(
-    email: Annotated[str, typer.Argument(help="The editor's email address")],
-    config: ConfigOption = None,
-    password_stdin: PasswordStdin = False,
-) -> None:
-    """Set a new password; ends the editor's open sessions."""
-    password = _password(password_stdin)
-    with components_from(config) as c:
-        found = c.store.editors.set_password(email, password)
-    if not found:
-        err.print(f"no editor {email}", highlight=False)
-        raise typer.Exit(1)
-    out.print(f"password of {email} changed", highlight=False)
-
-
-@users_app.command("remove")
-def users_remove(
-    email: Annotated[str, typer.Argument(help="The editor's email address")],
-    config: ConfigOption = None,
-) -> None:
-    """Delete an editor account and its sessions."""
-    with components_from(config) as c:
-        found = c.store.editors.remove(email)
-    if not found:
-        err.print(f"no editor {email}", highlight=False)
-        raise typer.Exit(1)
-    out.print(f"editor {email} removed", highlight=False)
-
-
-@users_app.command("list")
-def users_list(config: ConfigOption = None) -> None:
-    """Editor accounts."""
-    with components_from(config) as c:
-        for email in c.store.editors.emails():
-            out.print(email, highlight=False)

@@ -1,5 +1,5 @@
 """``digest sources``: import a feed list (OPML) into the configuration, and each
-source's health. Registered on the app of :mod:`digest.cli`."""
+source's health. Registered by :mod:`digest.cli.main`."""
 
 from __future__ import annotations
 
@@ -15,17 +15,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from digest.cli.app import ConfigOption, app, components_from, err, out, settings_from
+from digest.cli.common import ConfigOption, components_from, err, out, settings_from
 from digest.errors import ConfigError
 from digest.settings.config import load_settings
 from digest.sources.opml import plan_import, read_opml, sources_toml
 from digest.store.health import FAILURE_STREAK_ALERT, SourceHealth
 
-sources_app = typer.Typer(help="Import and inspect the sources.", no_args_is_help=True)
-app.add_typer(sources_app, name="sources")
+app = typer.Typer(help="Import and inspect the sources.", no_args_is_help=True)
 
 
-@sources_app.command("import")
+@app.command("import")
 def sources_import(
     opml_file: Annotated[Path, typer.Argument(help="An OPML feed list (a feed reader's export)")],
     config: ConfigOption = None,
@@ -90,7 +89,7 @@ def _append_checked(config_path: Path, block: str) -> None:
         temporary.unlink(missing_ok=True)
 
 
-@sources_app.command("status")
+@app.command("status")
 def sources_status(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,

@@ -42,29 +42,34 @@ from digest.rendering.personal import PERSONAL_FIELDS, personal_values, placehol
 MAX_RECIPIENTS = 1000  # SendGrid's limit per request
 
 
+def sendgrid_client(api_key: str, api_url: str, timeout: float = 30.0) -> python_http_client.Client:
+    """The official SDK's HTTP client for ``api_url``, with a timeout (the SDK has no
+    option of its own for it; its client does)."""
+    client: python_http_client.Client = SendGridAPIClient(
+        api_key=api_key, host=api_url.rstrip("/")
+    ).client
+    client.timeout = timeout
+    return client
+
+
 class SendGridTransport:
     max_recipients = MAX_RECIPIENTS
     idempotent = False
 
     def __init__(
         self,
+        client: python_http_client.Client,
         *,
-        api_key: str,
-        api_url: str,
         from_email: str,
         from_name: str,
         reply_to: str | None = None,
-        timeout: float = 30.0,
         sandbox_mode: bool = False,
         categories: tuple[str, ...] = (),
         asm_group_id: int | None = None,
     ) -> None:
-        sdk = SendGridAPIClient(api_key=api_key, host=api_url.rstrip("/"))
-        # The SDK has no timeout option of its own; its HTTP client does.
-        sdk.client = python_http_client.Client(
-            host=sdk.host, request_headers=sdk._default_headers, version=3, timeout=timeout
-        )
-        self.sdk = sdk
+        """``client``: the SDK's HTTP client, from :func:`sendgrid_client` (tests and
+        benchmarks point one at a local stand-in)."""
+        self.client = client
         self.from_email = from_email
         self.from_name = from_name
         self.reply_to = reply_to
@@ -133,20 +138,20 @@ class SendGridTransport:
 
     def send(self, envelope: Envelope) -> str:
         response = self._call(
-            lambda: self.sdk.client.mail.send.post(request_body=self.payload(envelope))
+            lambda: self.client.mail.send.post(request_body=self.payload(envelope))
         )
         return str(response.headers.get("X-Message-Id") or "")
 
     def new_batch(self) -> str:
         """A batch id for scheduled sends (POST /v3/mail/batch)."""
-        response = self._call(lambda: self.sdk.client.mail.batch.post())
+        response = self._call(lambda: self.client.mail.batch.post())
         return str(json.loads(response.body)["batch_id"])
 
     def cancel_batch(self, batch_id: str) -> None:
         """Cancel a scheduled batch; raises DeliveryError when SendGrid refuses
         (for instance because it has already gone out)."""
         self._call(
-            lambda: self.sdk.client.user.scheduled_sends.post(
+            lambda: self.client.user.scheduled_sends.post(
                 request_body={"batch_id": batch_id, "status": "cancel"}
             )
         )

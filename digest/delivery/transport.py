@@ -8,6 +8,7 @@ substitutes per recipient (SendGrid) gets the body once per request.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -64,14 +65,24 @@ class SchedulingTransport(Transport, Protocol):
 
 
 class MemoryTransport:
-    """Keeps messages in a list."""
+    """Keeps messages in a list. ``handler`` (as httpx's ``MockTransport``) is called
+    with each envelope first and scripts the outcome: raise a ``DeliveryError`` and
+    nothing is kept, return a message id (or None for a generated one), wait, count."""
 
-    max_recipients = 1000
     idempotent = False
 
-    def __init__(self) -> None:
-        self.sent: list[RenderedMessage] = []
+    def __init__(
+        self,
+        handler: Callable[[Envelope], str | None] | None = None,
+        *,
+        max_recipients: int = 1000,
+        sent: list[RenderedMessage] | None = None,
+    ) -> None:
+        self.handler = handler
+        self.max_recipients = max_recipients
+        self.sent: list[RenderedMessage] = sent if sent is not None else []
 
     def send(self, envelope: Envelope) -> str:
+        message_id = self.handler(envelope) if self.handler is not None else None
         self.sent.extend(envelope.messages())
-        return f"memory-{len(self.sent)}"
+        return message_id or f"memory-{len(self.sent)}"

@@ -1,51 +1,83 @@
 """Editors' changes to an edition: rewrite a headline or summary, move a story to
 another section, reorder, pin, drop. No I/O.
 
-Changes are kept per story as small JSON objects (``store.desk.EditionEdits``) and
-applied to an edition by :func:`apply_edits`, both when the editor makes them and
-after every rebuild, so a rebuilt draft keeps them. A story is found again after a
-rebuild by its id or, when a late article changed its lead, by the articles it
-shares with the story the editor changed.
-
-An edit object may hold:
-
-- ``articles``: the story's article ids when it was edited (to find it again);
-- ``story``, ``home``: a copy of the story and its section, to bring it back;
-- ``headline``, ``summary``: the editor's text;
-- ``section``: the section it was moved to;
-- ``position``: its place in its section once the editor reordered that section;
-- ``pinned``: kept at the top of its section and never cut by the caps;
-- ``dropped``: left out of the edition;
-- ``restore``: brought back after a drop (from the copy when the rebuilt edition
-  no longer has it).
+Changes are kept per story as an :class:`Edit` (stored as a small JSON object by
+``store.desk.EditionEdits``) and applied to an edition by :func:`apply_edits`, both
+when the editor makes them and after every rebuild, so a rebuilt draft keeps them. A
+story is found again after a rebuild by its id or, when a late article changed its
+lead, by the articles it shares with the story the editor changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from digest.models import Edition, Section, Story
 from digest.serialise import story_from_dict, story_to_dict
-from digest.settings.config import EditionSettings
+from digest.settings.editions import EditionSettings
 
-Edit = dict[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What editors changed of one story."""
+
+    articles: tuple[str, ...] = ()  # the story's article ids when edited (to find it again)
+    story: Story | None = None  # a copy of the story with the generated text, to bring it back
+    home: str | None = None  # the section it was in
+    headline: str | None = None  # the editor's text
+    summary: str | None = None
+    section: str | None = None  # the section it was moved to
+    position: int | None = None  # its place once the editor reordered its section
+    pinned: bool = False  # at the top of its section, never cut by the caps
+    dropped: bool = False  # left out of the edition
+    restore: bool = False  # brought back after a drop (from the copy if need be)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored object: only the fields that are set."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None or value is False or value == ():
+                continue
+            if f.name == "story":
+                value = story_to_dict(value)
+            elif f.name == "articles":
+                value = list(value)
+            data[f.name] = value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Edit:
+        story = data.get("story")
+        return cls(
+            articles=tuple(data.get("articles", ())),
+            story=story_from_dict(story) if story is not None else None,
+            home=data.get("home"),
+            headline=data.get("headline"),
+            summary=data.get("summary"),
+            section=data.get("section"),
+            position=data.get("position"),
+            pinned=bool(data.get("pinned")),
+            dropped=bool(data.get("dropped")),
+            restore=bool(data.get("restore")),
+        )
 
 
 def edit_for(story: Story, home: str, existing: Edit | None = None) -> Edit:
-    """The edit object of ``story`` (now in section ``home``), starting from what the
-    editor already changed."""
-    edit = dict(existing or {})
-    edit["articles"] = [link.article_id for link in story.articles]
-    edit["home"] = home
-    copy = story_to_dict(story)
-    # The copy keeps the generated text; the editor's text is in the edit itself.
-    for field in ("headline", "summary"):
-        if field in edit and "story" in edit:
-            copy[field] = edit["story"][field]
-    edit["story"] = copy
-    return edit
+    """The edit of ``story`` (now in section ``home``), starting from what the editor
+    already changed."""
+    edit = existing or Edit()
+    copy = story
+    if edit.story is not None:
+        # The copy keeps the generated text; the editor's text is in the edit itself.
+        if edit.headline is not None:
+            copy = replace(copy, headline=edit.story.headline)
+        if edit.summary is not None:
+            copy = replace(copy, summary=edit.story.summary)
+    articles = tuple(link.article_id for link in story.articles)
+    return replace(edit, articles=articles, home=home, story=copy)
 
 
 def match_stories(edition: Edition, edits: Mapping[str, Edit]) -> dict[str, str]:
@@ -60,7 +92,7 @@ def match_stories(edition: Edition, edits: Mapping[str, Edit]) -> dict[str, str]
     for key, edit in edits.items():
         if key in matched:
             continue
-        wanted = set(edit.get("articles", ()))
+        wanted = set(edit.articles)
         best, overlap = None, 0
         for story in stories:
             if story.id in taken:
@@ -86,15 +118,11 @@ def apply_edits(
     moved: list[tuple[str, Story]] = []
     for section in edition.sections:
         for story in section.stories:
-            edit = edit_of.get(story.id, {})
-            if edit.get("dropped"):
+            edit = edit_of.get(story.id, NO_EDIT)
+            if edit.dropped:
                 continue
-            story = replace(
-                story,
-                headline=edit.get("headline") or story.headline,
-                summary=edit.get("summary") or story.summary,
-            )
-            target = edit.get("section") or section.name
+            story = _with_text(story, edit)
+            target = edit.section or section.name
             if target == section.name:
                 placed[target].append(story)
             else:
@@ -104,24 +132,19 @@ def apply_edits(
         placed.setdefault(target, []).append(story)
     # A pinned or restored story no longer in the edition comes back from its copy.
     for key, edit in edits.items():
-        wanted = edit.get("pinned") or edit.get("restore")
-        if key in matched or edit.get("dropped") or not wanted or "story" not in edit:
+        wanted = edit.pinned or edit.restore
+        if key in matched or edit.dropped or not wanted or edit.story is None:
             continue
-        story = story_from_dict(edit["story"])
-        story = replace(
-            story,
-            headline=edit.get("headline") or story.headline,
-            summary=edit.get("summary") or story.summary,
-        )
-        placed.setdefault(edit.get("section") or edit.get("home") or "", []).append(story)
+        story = _with_text(edit.story, edit)
+        placed.setdefault(edit.section or edit.home or "", []).append(story)
         matched[key] = story.id
         edit_of[story.id] = edit
     placed.pop("", None)
 
     def order(story: Story) -> tuple[int, float]:
-        edit = edit_of.get(story.id, {})
-        position = edit.get("position")
-        return (0 if edit.get("pinned") else 1, float("inf") if position is None else position)
+        edit = edit_of.get(story.id, NO_EDIT)
+        position = edit.position
+        return (0 if edit.pinned else 1, float("inf") if position is None else position)
 
     sections = []
     rank = {name: i for i, name in enumerate(section_order)}
@@ -138,14 +161,14 @@ def apply_edits(
 def generated_text(edition: Edition, edits: Mapping[str, Edit]) -> Edition:
     """The edition with the generated headlines and summaries back in place of the
     editors' (from the edit copies), so that edits can be applied afresh."""
-    copies = {key: edit["story"] for key, edit in edits.items() if "story" in edit}
+    copies = {key: edit.story for key, edit in edits.items() if edit.story is not None}
     sections = []
     for section in edition.sections:
         stories = []
         for story in section.stories:
             copy = copies.get(story.id)
             if copy is not None:
-                story = replace(story, headline=copy["headline"], summary=copy["summary"])
+                story = replace(story, headline=copy.headline, summary=copy.summary)
             stories.append(story)
         sections.append(replace(section, stories=tuple(stories)))
     return replace(edition, sections=tuple(sections))
@@ -153,7 +176,17 @@ def generated_text(edition: Edition, edits: Mapping[str, Edit]) -> Edition:
 
 def pinned_ids(edition: Edition, edits: Mapping[str, Edit]) -> set[str]:
     matched = match_stories(edition, edits)
-    return {story_id for key, story_id in matched.items() if edits[key].get("pinned")}
+    return {story_id for key, story_id in matched.items() if edits[key].pinned}
+
+
+NO_EDIT = Edit()
+
+
+def _with_text(story: Story, edit: Edit) -> Story:
+    """The story with the editor's headline and summary, where they wrote one."""
+    return replace(
+        story, headline=edit.headline or story.headline, summary=edit.summary or story.summary
+    )
 
 
 def cap_edition(edition: Edition, config: EditionSettings, keep: Collection[str] = ()) -> Edition:
@@ -183,3 +216,12 @@ def section_names(config: EditionSettings, edition: Edition) -> list[str]:
     (automatic groups among them), then "Other"."""
     names = [s.name for s in config.sections] + [s.name for s in edition.sections]
     return list(dict.fromkeys([*names, config.other_section]))
+
+
+def reapply(
+    edition: Edition, edits: Mapping[str, Edit], config: EditionSettings
+) -> tuple[Edition, dict[str, str]]:
+    """A rebuilt edition with the editors' changes applied again and capped, pinned
+    stories kept; and the edits whose story now has another id (to re-key)."""
+    edition, renamed = apply_edits(edition, edits, section_names(config, edition))
+    return cap_edition(edition, config, pinned_ids(edition, edits)), renamed

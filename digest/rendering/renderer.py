@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,26 +24,9 @@ from mjml import mjml2html
 
 from digest.errors import RenderError
 from digest.models import Edition, RenderedMessage, Section, Story, Subscriber
-from digest.rendering.personal import (
-    PERSONAL_FIELDS,
-    RenderedEdition,
-    personal_values,
-    personalise,
-    placeholder,
-)
+from digest.rendering.personal import PERSONAL_FIELDS, RenderedEdition, personalise, placeholder
 from digest.rendering.themes import THEMES, Theme
 from digest.urls import attribute_url, is_web_url
-
-__all__ = [
-    "PERSONAL_FIELDS",
-    "RenderedEdition",
-    "Renderer",
-    "make_environment",
-    "personal_values",
-    "personalise",
-    "placeholder",
-    "sections_for",
-]
 
 CLIP_BYTES = 102 * 1024  # Gmail clips the HTML beyond this
 # What the budget keeps free for the per-subscriber values and the headers' share.
@@ -202,11 +185,6 @@ class Renderer:
             edition.key, edition.subject, html_out, _tidy_text(text), nonce, more
         )
 
-    def personalise(
-        self, rendered: RenderedEdition, subscriber: Subscriber, unsubscribe_url: str
-    ) -> RenderedMessage:
-        return personalise(rendered, subscriber, unsubscribe_url)
-
     def preview(
         self,
         edition: Edition,
@@ -233,24 +211,6 @@ class Renderer:
             f"{self.base_url}/preferences",
         )
         return page.html
-
-
-def sections_for(edition: Edition, topics: Sequence[str]) -> tuple[Section, ...]:
-    """The sections a subscriber chose; all of them when the choice matches none."""
-    wanted = {t.lower() for t in topics}
-    chosen = tuple(s for s in edition.sections if s.name.lower() in wanted)
-    return chosen or edition.sections
-
-
-def section_groups(edition: Edition, choices: Iterable[Sequence[str]]) -> list[tuple[Section, ...]]:
-    """The distinct section combinations the subscribers' ``choices`` of topics give
-    (:func:`sections_for` each), in the order first met: one rendering each."""
-    groups: list[tuple[Section, ...]] = []
-    for topics in choices:
-        chosen = sections_for(edition, topics)
-        if chosen not in groups:
-            groups.append(chosen)
-    return groups
 
 
 def _top_stories(sections: Sequence[Section]) -> list[Story]:

@@ -35,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from digest import pipeline
 from digest.components import Components
 from digest.errors import DigestError
-from digest.models import RunReport
+from digest.models import RunReport, local_period
 from digest.scheduler.plans import planned_jobs
 
 log = logging.getLogger(__name__)
@@ -90,11 +90,11 @@ class Runner:
         for config in c.settings.editions:
             if not config.requires_approval:
                 continue
-            stored = c.store.latest_edition(config.name)
+            stored = c.store.editions.latest(config.name)
             if stored is None or stored.status != "approved":
                 continue
             period = stored.edition.period
-            if period != pipeline.local_period(c.clock(), config.schedule.timezone):
+            if period != local_period(c.clock(), config.schedule.timezone):
                 continue
             if c.store.runs.was_held(config.name, period):
                 log.info(

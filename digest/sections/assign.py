@@ -42,10 +42,10 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 
-from digest.models import Article, Story
+from digest.models import Article, Section, Story
 from digest.sections.automatic import group_stories
 from digest.sections.keywords import StoryWords, keyword_fit, story_words
-from digest.settings.config import SectionSettings
+from digest.settings.editions import EditionSettings, SectionSettings
 from digest.stories.vectors import concepts, dense_neighbours, tfidf
 
 MIN_SCORE = 1.0  # a keyword fit below this is no evidence (one mention in the text is 1.2)
@@ -60,6 +60,24 @@ NEIGHBOURS = 30  # in LSA space, where stories on one subject sit together
 SMOOTHING_WEIGHT = 0.7
 SUPPORT_SCORE = 2.0  # keyword fit that bears out a section
 MIN_SUPPORT = 0.2  # share of neighbours with keyword fit that bears out a learned choice
+
+
+def arrange(
+    stories: Sequence[tuple[Story, Sequence[Article]]], config: EditionSettings
+) -> tuple[Section, ...]:
+    """The edition's sections: each story in the one it fits (its whole group of
+    articles is the evidence), best-scored first; empty sections left out."""
+    by_section = assign_sections(stories, config.sections, config.other_section)
+    descriptions = {s.name: s.description for s in config.sections}
+    return tuple(
+        Section(
+            name=name,
+            stories=tuple(sorted(members, key=lambda s: (-s.score, s.headline))),
+            description=descriptions.get(name, ""),
+        )
+        for name, members in by_section.items()
+        if members
+    )
 
 
 def assign_sections(

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from digest.models import Article
-from digest.settings.config import SectionSettings
+from digest.settings.editions import SectionSettings
 
 HINT_BONUS = 5.0
 TEXT_CHARS = 3000  # of each telling: the top of an article says what it is about

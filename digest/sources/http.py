@@ -133,11 +133,6 @@ class Fetcher:
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._last: dict[str, float] = {}
 
-    def get(self, source: str, url: str, *, allow_private: bool = False) -> tuple[bytes, str]:
-        """The body (at most ``max_bytes``) and content type of ``url``."""
-        download = self.fetch(source, url, allow_private=allow_private)
-        return download.body, download.content_type
-
     def fetch(
         self,
         source: str,

@@ -19,7 +19,8 @@ import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
 from digest.errors import ConfigError
-from digest.settings.config import LANGUAGE_TAG, Settings
+from digest.settings.config import Settings
+from digest.settings.fields import LANGUAGE_TAG
 from digest.urls import canonical_url
 
 MAX_BYTES = 10 * 1024 * 1024

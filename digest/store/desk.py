@@ -16,11 +16,11 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from digest.editorial.edits import Edit
 from digest.errors import StoreError
 from digest.store.schema import edition_edits, sessions, users
 
@@ -175,14 +175,14 @@ class EditionEdits:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def all(self, edition_id: int) -> dict[str, dict[str, Any]]:
+    def all(self, edition_id: int) -> dict[str, Edit]:
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(edition_edits.c.story_id, edition_edits.c.data).where(
                     edition_edits.c.edition_id == edition_id
                 )
             )
-            return {row.story_id: json.loads(row.data) for row in rows}
+            return {row.story_id: Edit.from_json(json.loads(row.data)) for row in rows}
 
     def rekey(self, edition_id: int, renamed: dict[str, str]) -> None:
         """Follow stories whose id changed in a rebuild: {old id: new id}."""
@@ -196,12 +196,11 @@ class EditionEdits:
                     .values(story_id=new)
                 )
 
-    def save(
-        self, edition_id: int, changes: dict[str, dict[str, Any]], editor: str, now: datetime
-    ) -> None:
-        """Replace the stored changes of the given stories (an empty dict removes one)."""
+    def save(self, edition_id: int, changes: dict[str, Edit], editor: str, now: datetime) -> None:
+        """Replace the stored changes of the given stories (an empty edit removes one)."""
         with self.engine.begin() as conn:
-            for story_id, data in changes.items():
+            for story_id, edit in changes.items():
+                data = edit.to_json()
                 conn.execute(
                     delete(edition_edits).where(
                         edition_edits.c.edition_id == edition_id,

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from digest.models import RunReport
+from digest.store.health import FAILURE_STREAK_ALERT
 from digest.store.schema import leases, runs
 
 
@@ -156,3 +158,20 @@ class Leases:
                 select(leases.c.holder).where(leases.c.name == name, leases.c.expires_at >= now)
             ).first()
         return str(row.holder) if row else None
+
+
+def run_summary(report: RunReport) -> dict[str, object]:
+    """What the run history keeps of a run's report."""
+    return {
+        "sources_ok": sum(1 for s in report.sources if s.ok),
+        "sources_failed": sum(1 for s in report.sources if not s.ok),
+        "sources_failing_in_a_row": sum(
+            1 for s in report.sources if s.failure_streak >= FAILURE_STREAK_ALERT
+        ),
+        "articles": report.articles,
+        "stories": report.stories,
+        "delivered": report.delivered,
+        "already_delivered": report.already_delivered,
+        "not_delivered": report.failed_deliveries,
+        "ambiguous": report.ambiguous_deliveries,
+    }

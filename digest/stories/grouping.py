@@ -79,13 +79,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from digest.models import Article, Ranking
+from digest.models import Article
 from digest.stories.headlines import clean_headline, informativeness
 from digest.stories.linkage import average_linkage
 from digest.stories.vectors import Neighbours, nearest_neighbours, paired_cosine, tfidf
@@ -261,26 +261,3 @@ def _lead_first(units: list[list[Article]], vectors: sp.csr_matrix) -> list[Arti
         ),
     )
     return [a for a, _ in ordered]
-
-
-def story_id(group: Sequence[Article]) -> str:
-    """Stable across rebuilds as long as the lead stays the same."""
-    return hashlib.sha1(group[0].id.encode("utf-8")).hexdigest()[:12]
-
-
-def story_ranking(
-    group: Sequence[Article], now_ts: float, weights: Mapping[str, float] | None = None
-) -> Ranking:
-    """Rank within a section: outlets count most, then freshness (a day halves it),
-    all multiplied by the highest weight among the story's sources (1 by default)."""
-    sources = {a.source for a in group}
-    times = [a.published.timestamp() for a in group if a.published]
-    freshness = 0.5 ** (max(0.0, now_ts - max(times)) / 86400.0) if times else 0.5
-    weight = max((weights or {}).get(source, 1.0) for source in sources) if sources else 1.0
-    return Ranking(outlets=len(sources), freshness=freshness, weight=weight)
-
-
-def story_score(
-    group: Sequence[Article], now_ts: float, weights: Mapping[str, float] | None = None
-) -> float:
-    return story_ranking(group, now_ts, weights).total

@@ -1,8 +1,8 @@
 """Updates: a story an earlier edition sent goes out again only with substantial new
 reporting, and then as an update of the earlier story.
 
-``pipeline.build_edition`` clusters the new articles together with the articles
-earlier editions carried (``Store.sent_stories``), so a late telling lands in the
+:func:`regroup` clusters the new articles together with the articles earlier
+editions carried (``ArticleStore.sent_stories``), so a late telling lands in the
 story it belongs to. :func:`follow_up` then decides what each cluster becomes:
 
 - only new articles: a new story;
@@ -51,7 +51,8 @@ from dataclasses import dataclass, field, replace
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from digest.language.sentences import split_sentences
-from digest.models import Article, StoryRef
+from digest.models import Article, SentStory, StoryRef
+from digest.stories.grouping import group_articles
 
 MIN_NEW_FACTS = 4
 MIN_NEW_SENTENCES = 3
@@ -90,6 +91,19 @@ class FollowUp:
     update_of: StoryRef | None = None
     # For the summary of an update: the new-reporting articles cut to their new sentences.
     reporting: list[Article] = field(default_factory=list)
+
+
+def regroup(
+    articles: Sequence[Article], sent: Sequence[SentStory]
+) -> list[tuple[list[Article], FollowUp]]:
+    """The new articles grouped together with the stories earlier editions sent, and
+    what each group becomes: [(the whole group, its follow-up)]; groups that bring
+    nothing to send are left out."""
+    earlier = {a.id: story.ref for story in sent for a in story.articles}
+    context = list({a.id: a for story in sent for a in story.articles}.values())
+    groups = group_articles([a for a in articles if a.id not in earlier] + context)
+    found = [(group, follow_up(group, earlier)) for group in groups]
+    return [(group, outcome) for group, outcome in found if outcome.articles]
 
 
 def follow_up(group: Sequence[Article], earlier: Mapping[str, StoryRef]) -> FollowUp:

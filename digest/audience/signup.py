@@ -1,0 +1,90 @@
+"""Double opt-in sign-up: the confirmation link carries the sign-up itself (address,
+name, sections) signed and with its expiry inside the MAC, so pending sign-ups need
+no table; confirming subscribes, unless the address stopped after the link was
+mailed (a replayed link must not undo that)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from digest.components import Components
+from digest.delivery.notice import notice
+from digest.links import unsubscribe_url
+from digest.models import Subscriber, SubscriberStatus
+from digest.tokens import sign
+
+SIGNUP_TTL = timedelta(hours=48)
+MAX_NAME = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SignUp:
+    """What a confirmation link carries."""
+
+    email: str
+    name: str
+    sections: tuple[str, ...]
+    issued: datetime | None = None  # when the link was mailed
+
+    def dumps(self) -> str:
+        stamp = self.issued.isoformat() if self.issued else None
+        return json.dumps({"e": self.email, "n": self.name, "s": list(self.sections), "t": stamp})
+
+    @classmethod
+    def loads(cls, text: str) -> SignUp | None:
+        try:
+            data = json.loads(text)
+            sections = tuple(str(s) for s in data["s"])
+            issued = datetime.fromisoformat(data["t"]) if data.get("t") else None
+            return cls(str(data["e"]), str(data["n"]), sections, issued)
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+def send_confirmation(c: Components, key: bytes, wanted: SignUp) -> None:
+    """Mail the confirmation link through the configured transport."""
+    expires = c.clock() + SIGNUP_TTL
+    token = sign(key, "signup", wanted.dumps(), expires=expires)
+    url = f"{c.settings.web.base_url}/signup/confirm/{token}"
+    site = c.settings.delivery.from_name
+    until = expires.astimezone(UTC).strftime("%d %B %Y, %H:%M UTC")
+    envelope = notice(
+        Subscriber(wanted.email, wanted.name),
+        subject=f"Confirm your subscription to {site}",
+        paragraphs=[
+            f"Someone, we hope you, asked to send {site} to {wanted.email}.",
+            "To confirm, open this link and press the button:",
+            url,
+            f"The link works until {until}. If it was not you, ignore this email: "
+            "nothing is sent without the confirmation.",
+        ],
+        link=url,
+        unsubscribe_url=unsubscribe_url(c.settings.web.base_url, key, wanted.email),
+        kind="signup",
+    )
+    c.transport.send(envelope)
+
+
+def confirm(c: Components, wanted: SignUp) -> bool:
+    """Subscribe the address of a confirmed sign-up; False when it stopped (any change
+    of status) after the link was mailed."""
+    known = c.store.subscribers.get(wanted.email)
+    if (
+        known is not None
+        and known.status != SubscriberStatus.ACTIVE
+        and known.updated_at is not None
+        and (wanted.issued is None or known.updated_at > wanted.issued)
+    ):
+        return False
+    person = Subscriber(wanted.email, wanted.name, "UTC", wanted.sections)
+    c.store.subscribers.confirm_signup(person, c.clock())
+    return True
+
+
+def clean_name(raw: str) -> str:
+    """A name for the greeting and the To header: printable, one line, not too long,
+    without the characters that make up addresses or encoded words."""
+    printable = "".join(ch for ch in raw if ch.isprintable() and ch not in '<>@,;:"\\')
+    return " ".join(printable.replace("=?", "").split())[:MAX_NAME]

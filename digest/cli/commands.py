@@ -1,0 +1,199 @@
+"""The pipeline commands: run, collect, build, extract, preview, send, and the
+editor's approve and test send."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from digest import pipeline
+from digest.cli.common import (
+    ConfigOption,
+    EditionOption,
+    components_from,
+    err,
+    find_edition,
+    out,
+    progress_bar,
+    settings_from,
+    write_json,
+)
+from digest.cli.report import print_report
+from digest.components import build_components, build_renderer
+from digest.models import RunReport
+from digest.rendering.outputs import preview_message, write_preview
+from digest.serialise import edition_to_dict
+from digest.settings.config import Settings
+from digest.sources.jsonl import article_from_record, extract_record, read_jsonl, write_jsonl
+
+
+def run(
+    config: ConfigOption = None,
+    edition: EditionOption = None,
+    now: Annotated[
+        datetime | None,
+        typer.Option(
+            "--now",
+            help="Run as if it were this moment (ISO 8601; re-run a missed day). The period "
+            "is derived from it in the edition's time zone.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"],
+        ),
+    ] = None,
+) -> None:
+    """One whole cycle: collect, build this period's edition, preview, deliver."""
+    settings = settings_from(config)
+    if now is not None:
+        moment = now if now.tzinfo else now.replace(tzinfo=UTC)
+        c = build_components(settings, clock=lambda: moment)
+    else:
+        c = build_components(settings)
+    try:
+        with progress_bar() as progress:
+            report = pipeline.run(c, edition, progress)
+    finally:
+        c.close()
+    print_report(report)
+    if report.failed_deliveries:
+        raise typer.Exit(1)
+
+
+def collect(config: ConfigOption = None) -> None:
+    """Fetch every source and store new articles."""
+    report = RunReport()
+    with components_from(config) as c, progress_bar() as progress:
+        pipeline.collect(c, report, progress)
+    print_report(report)
+
+
+def build(
+    config: ConfigOption = None,
+    edition: EditionOption = None,
+    articles: Annotated[
+        Path | None, typer.Option(help="JSON Lines of articles (offline build)")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the edition JSON here")
+    ] = None,
+    all_stories: Annotated[
+        bool, typer.Option("--all", help="No caps: every article in one story")
+    ] = False,
+    html: Annotated[Path | None, typer.Option(help="Also write the email HTML")] = None,
+    text: Annotated[Path | None, typer.Option(help="Also write the plain-text part")] = None,
+) -> None:
+    """Build an edition: from what was collected, or offline from --articles."""
+    settings = settings_from(config)
+    if articles is not None:
+        _offline_build(settings, edition, articles, out_file, all_stories, html, text)
+        return
+    report = RunReport()
+    c = build_components(settings)
+    try:
+        stored = pipeline.build(c, edition, report)
+        if out_file:
+            write_json(out_file, edition_to_dict(stored.edition))
+        if html or text:
+            message = preview_message(c.renderer, c.settings, stored.edition)
+            if html:
+                write_preview(c.renderer, c.settings, stored.edition, html, message=message)
+            if text:
+                write_preview(
+                    c.renderer, c.settings, stored.edition, text, text=True, message=message
+                )
+    finally:
+        c.close()
+    print_report(report)
+
+
+def _offline_build(
+    settings: Settings,
+    edition_name: str | None,
+    articles_path: Path,
+    out_file: Path | None,
+    all_stories: bool,
+    html: Path | None,
+    text: Path | None,
+) -> None:
+    if out_file is None:
+        raise typer.BadParameter("--articles needs --out EDITION.json", param_hint="--out")
+    config = settings.edition(edition_name)
+    loaded = [article_from_record(record) for _, record in read_jsonl(articles_path)]
+    edition = pipeline.build_edition(
+        loaded, config, datetime.now(UTC), capped=not all_stories, weights=settings.source_weights
+    )
+    write_json(out_file, edition_to_dict(edition))
+    if html or text:
+        message = build_renderer(settings).preview(edition, config.preheader, theme=config.theme)
+        if html:
+            html.write_text(message.html, encoding="utf-8")
+        if text:
+            text.write_text(message.text, encoding="utf-8")
+    err.print(
+        f"{len(loaded)} articles -> {len(edition.stories)} stories in "
+        f"{len(edition.sections)} sections: {out_file}"
+    )
+
+
+def extract(
+    jsonl: Annotated[Path, typer.Option(help="JSON Lines input: {id, url?, html? | text?}")],
+    out_file: Annotated[Path, typer.Option("--out", help="JSON Lines output: {id, title, text}")],
+    config: ConfigOption = None,
+) -> None:
+    """Extract title and main text of each document (offline)."""
+    records = list(read_jsonl(jsonl))
+    results = []
+    with progress_bar() as progress:
+        step = progress.task("Extracting", len(records))
+        for _, record in records:
+            results.append(extract_record(record))
+            step(1)
+    write_jsonl(out_file, results)
+    err.print(f"{len(results)} documents -> {out_file}")
+
+
+def preview(
+    edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the preview")],
+    text: Annotated[
+        bool, typer.Option("--text", help="The plain-text part instead of HTML")
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Write an edition as a subscriber would see it."""
+    with components_from(config) as c:
+        stored = find_edition(c, edition)
+        path = write_preview(c.renderer, c.settings, stored.edition, out_file, text=text)
+    out.print(f"preview written to {path}", highlight=False)
+
+
+def send(
+    edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
+    config: ConfigOption = None,
+    at: Annotated[
+        datetime | None,
+        typer.Option(
+            "--at",
+            help="When it is due (ISO 8601). Far enough ahead, SendGrid holds each batch "
+            "until then, so an interrupted batch can be cancelled and resent exactly once.",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S"],
+        ),
+    ] = None,
+    retry_ambiguous: Annotated[
+        bool,
+        typer.Option(
+            "--retry-ambiguous",
+            help="Send again to subscribers whose earlier send may or may not have gone out",
+        ),
+    ] = False,
+) -> None:
+    """Deliver an edition to every subscriber who has not had it yet."""
+    report = RunReport()
+    due = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
+    with components_from(config) as c, progress_bar() as progress:
+        stored = find_edition(c, edition)
+        pipeline.send(c, stored, report, progress, due=due, retry_ambiguous=retry_ambiguous)
+    print_report(report)
+    if report.failed_deliveries:
+        raise typer.Exit(1)

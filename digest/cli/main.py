@@ -1,0 +1,51 @@
+"""The ``digest`` command: every command and group registered in one place; domain
+errors become one line and an exit code (2 for configuration, 1 for the rest)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from digest.cli import commands, config, operations, sources, subscribers, users
+from digest.cli.common import err
+from digest.errors import DigestError
+
+app = typer.Typer(
+    help="Build and send a newsletter digest from feeds, pages and saved articles.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+for command in (
+    commands.run,
+    commands.collect,
+    commands.build,
+    commands.extract,
+    commands.preview,
+    commands.send,
+    operations.deliveries,
+    operations.serve,
+    operations.scheduler,
+    operations.runs,
+):
+    app.command()(command)
+app.add_typer(config.app, name="config")
+app.add_typer(operations.schedule_app, name="schedule")
+app.add_typer(subscribers.app, name="subscribers")
+app.add_typer(users.app, name="users")
+app.add_typer(sources.app, name="sources")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except DigestError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Settings of the services around the pipeline: storage, the web app, summaries,
+the scheduler and logging."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
+
+from digest.settings.editions import ScheduleSettings
+from digest.settings.fields import HTTP_URL, Frozen, resolve_path
+
+
+class StorageSettings(Frozen):
+    url: str = "sqlite:///../var/digest.db"
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_relative(cls, value: str, info: ValidationInfo) -> str:
+        # sqlite:///relative/path is relative to the config file, like every other path.
+        prefix = "sqlite:///"
+        if value.startswith(prefix) and not value.startswith(prefix + "/"):
+            rest = value[len(prefix) :]
+            if rest and rest != ":memory:":
+                return prefix + str(resolve_path(Path(rest), info))
+        if "://" not in value:
+            raise ValueError(f"{value!r} is not an SQLAlchemy URL (e.g. sqlite:///var/digest.db)")
+        return value
+
+
+class WebSettings(Frozen):
+    base_url: str = "https://digest.example.org"
+    secret_key: SecretStr | None = None  # from DIGEST_SECRET_KEY only
+    postal_address: str = ""
+    editions_dir: Path = Path("../var/web")  # the web version of each edition
+
+    _resolve_editions = field_validator("editions_dir")(lambda v, info: resolve_path(v, info))
+
+    @field_validator("base_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if not HTTP_URL.match(value):
+            raise ValueError(f"{value!r} is not an absolute http(s) URL")
+        return value.rstrip("/")
+
+
+class LLMSettings(Frozen):
+    """An OpenAI-compatible chat-completions endpoint for the optional LLM summaries."""
+
+    url: str
+    model: str = Field(min_length=1)
+    api_key: SecretStr | None = None  # from DIGEST_LLM_API_KEY only
+    timeout_seconds: float = Field(default=20.0, gt=0)
+    max_tokens_per_edition: int = Field(default=50_000, ge=1000)
+    max_answer_tokens: int = Field(default=200, ge=50)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not HTTP_URL.match(value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
+class SummariesSettings(Frozen):
+    mode: Literal["extractive", "llm"] = "extractive"
+    llm: LLMSettings | None = None
+
+    @model_validator(mode="after")
+    def _llm_needs_endpoint(self) -> SummariesSettings:
+        if self.mode == "llm" and self.llm is None:
+            raise ValueError("mode 'llm' needs a [summaries.llm] table with url and model")
+        return self
+
+
+class SchedulerSettings(Frozen):
+    """`digest scheduler`: collection on its own schedule, editions on theirs."""
+
+    collect: ScheduleSettings | None = ScheduleSettings(cron="0 * * * *")
+    # A run that missed its time by less than this still happens; later, it is skipped
+    # (no stale edition after a day of downtime).
+    misfire_grace_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Fire this much before an edition is due, so SendGrid can hold its batches until
+    # the due time (cancellable); None: min_lead_minutes + 5 with SendGrid, 0 otherwise.
+    lead_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+    lease_seconds: int = Field(default=60, ge=5, le=3600)
+
+
+class LoggingSettings(Frozen):
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -1,0 +1,21 @@
+"""The summary of one story: extractive, from an update's new sentences when it is
+one, and written by the LLM endpoint when configured (the extractive one stays as
+its fallback)."""
+
+from __future__ import annotations
+
+from digest.stories.updates import FollowUp
+from digest.summarise.extractive import summarise
+from digest.summarise.llm import LLMSummariser
+
+
+def story_summary(outcome: FollowUp, words: int, llm: LLMSummariser | None = None) -> str:
+    """At most ``words`` words about what the story's tellings say; an update tells
+    what is new."""
+    told = outcome.reporting or outcome.articles
+    summary = summarise(told, words)
+    if not summary and outcome.reporting:  # its new sentences were all fragments
+        summary = summarise(outcome.articles, words)
+    if llm is not None:
+        summary = llm.summarise(told, words, fallback=summary)
+    return summary

@@ -1,0 +1,58 @@
+"""The public archive: sent editions only (never a draft), each the web version
+written at send time (``[web] editions_dir``)."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from digest.web.public import message, show
+from digest.web.state import web
+
+# What a URL may name: an edition name as the settings allow it and a period without
+# dots or slashes, so no path outside the web folder can be built.
+EDITION_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+PERIOD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,31}")
+# The web version shows images from the feeds' hosts; scripts stay off.
+WEB_VERSION_CSP = (
+    "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+async def archive(request: Request) -> Response:
+    c = web(request).c
+    titles = {e.name: e.title for e in c.settings.editions}
+    groups: dict[str, list[dict[str, str]]] = {}
+    for item in c.store.editions.sent():
+        if EDITION_NAME.fullmatch(item.name) and PERIOD.fullmatch(item.period):
+            groups.setdefault(item.name, []).append(
+                {"name": item.name, "period": item.period, "label": item.period}
+            )
+    listed = [
+        {"title": titles.get(name, name), "editions": items} for name, items in groups.items()
+    ]
+    return show(request, "public/archive.html", "Archive", groups=listed)
+
+
+async def web_version(request: Request) -> Response:
+    c = web(request).c
+    name, period = request.path_params["name"], request.path_params["period"]
+
+    def missing() -> HTMLResponse:
+        return message(request, "Not found", "There is no such edition in the archive.", 404)
+
+    if not (EDITION_NAME.fullmatch(name) and PERIOD.fullmatch(period)):
+        return missing()
+    # Only a sent edition: a draft's web version exists before it goes out.
+    if c.store.editions.status(name, period) != "sent":
+        return missing()
+    root = c.settings.web.editions_dir.resolve()
+    path = (root / name / f"{period}.html").resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return missing()
+    return HTMLResponse(
+        path.read_text(encoding="utf-8"), headers={"Content-Security-Policy": WEB_VERSION_CSP}
+    )
