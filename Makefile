@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 EVAL_DATA := ../shared/eval/data
 EVAL_OUT := var/eval
 
-.PHONY: run test lint eval bench clean browsers
+.PHONY: run test lint eval bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

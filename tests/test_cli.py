@@ -176,3 +176,44 @@ def test_deliveries_counts_by_state(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     counts = json.loads(result.stdout)
     assert counts["accepted"] == 4 and counts["status"] == "sent"
+
+
+def test_deliveries_list_and_source_history(project: Path) -> None:
+    assert digest("run", "--config", str(project)).returncode == 0
+    listed = digest("deliveries", "morning", "--list", "--json", "--config", str(project))
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    assert len(rows) == 4 and {r["state"] for r in rows} == {"accepted"}
+    none = digest(
+        "deliveries", "morning", "--list", "--state", "failed", "--json", "-c", str(project)
+    )
+    assert json.loads(none.stdout) == []
+    history = digest("sources", "history", "Civic Wire", "--json", "--config", str(project))
+    assert history.returncode == 0, history.stderr
+    [fetch] = json.loads(history.stdout)
+    assert fetch["status"] == "ok" and fetch["seen"] > 0
+    unknown = digest("sources", "history", "Nope", "--config", str(project))
+    assert unknown.returncode == 2 and "no source named 'Nope'" in unknown.stderr
+
+
+def test_approve_and_test_send_from_the_command_line(project: Path) -> None:
+    text = project.read_text()
+    project.write_text(
+        text.replace('name = "morning"\n', 'name = "morning"\nrequires_approval = true\n')
+    )
+    held = digest("run", "--config", str(project))
+    assert held.returncode == 0, held.stderr
+    assert "waits for an editor's approval" in held.stdout
+    outbox = project.parent.parent / "outbox"
+    assert not list(outbox.glob("*.eml"))
+    test = digest("test-send", "morning", "--to", "proof@news.example", "-c", str(project))
+    assert test.returncode == 0, test.stderr
+    [proof] = list(outbox.glob("*.eml"))
+    assert "[Test]" in proof.read_text() and "proof@news.example" in proof.read_text()
+    approved = digest("approve", "morning", "--config", str(project))
+    assert approved.returncode == 0 and "approved" in approved.stdout
+    again = digest("approve", "morning", "--config", str(project))
+    assert again.returncode == 1 and "is approved: not approved" in again.stderr
+    sent = digest("send", "morning", "--config", str(project))
+    assert sent.returncode == 0, sent.stdout
+    assert len(list(outbox.glob("*.eml"))) == 5

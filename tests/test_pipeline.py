@@ -12,10 +12,11 @@ from digest import pipeline
 from digest.components import Components, build_components
 from digest.delivery.transport import MemoryTransport
 from digest.errors import ConfigError, RenderError
-from digest.models import RunReport, SentStory, Story, StoryRef
+from digest.models import RawDocument, RunReport, SentStory, Story, StoryRef
 from digest.rendering.outputs import write_preview
 from digest.serialise import edition_to_dict
 from digest.settings.config import load_settings
+from digest.sources.source import MemorySource
 from tests.conftest import FIXED_NOW, count_rows, make_article
 
 
@@ -25,6 +26,22 @@ def _components(config: Path, extra_toml: str = "") -> tuple[Components, MemoryT
     settings = load_settings(config, {})
     transport = MemoryTransport()
     return build_components(settings, clock=lambda: FIXED_NOW, transport=transport), transport
+
+
+def test_one_document_that_cannot_be_cleaned_does_not_stop_its_source(project: Path) -> None:
+    c, _ = _components(project)
+    body = (
+        "The harbour board approved the new ferry timetable on Tuesday evening after a long debate.\n\n"
+        "Boats will leave every twenty minutes from March, the board's chair told reporters outside."
+    )
+    good = RawDocument("Memo", "https://memo.example/a", fragment=f"<p>{body}</p>", title="Ferries")
+    empty = RawDocument("Memo", "https://memo.example/b", origin="memo item b")
+    c.sources = [MemorySource("Memo", [empty, good])]
+    report = RunReport()
+    assert pipeline.collect(c, report) == 1
+    assert report.documents_skipped == ["Memo: memo item b: no content"]
+    assert [(s.name, s.ok, s.fetched, s.new) for s in report.sources] == [("Memo", True, 2, 1)]
+    c.close()
 
 
 def test_one_broken_source_does_not_stop_the_others(project: Path) -> None:

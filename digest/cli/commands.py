@@ -23,11 +23,15 @@ from digest.cli.common import (
 )
 from digest.cli.report import print_report
 from digest.components import build_components, build_renderer
+from digest.editorial import actions
+from digest.errors import NotFoundError
 from digest.models import RunReport
 from digest.rendering.outputs import preview_message, write_preview
 from digest.serialise import edition_to_dict
 from digest.settings.config import Settings
+from digest.settings.fields import check_email
 from digest.sources.jsonl import article_from_record, extract_record, read_jsonl, write_jsonl
+from digest.store.editions import edition_version
 
 
 def run(
@@ -197,3 +201,32 @@ def send(
     print_report(report)
     if report.failed_deliveries:
         raise typer.Exit(1)
+
+
+def approve(
+    edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
+    config: ConfigOption = None,
+    editor: Annotated[str, typer.Option(help="Who approves (kept with the edition)")] = "cli",
+) -> None:
+    """Approve a draft held for approval (as on the desk): it goes out at its time."""
+    with components_from(config) as c:
+        stored = find_edition(c, edition)
+        if not actions.approve(c, stored, editor, edition_version(stored)):
+            raise NotFoundError(f"edition {stored.edition.key} is {stored.status}: not approved")
+    out.print(f"edition {stored.edition.key} approved", highlight=False)
+
+
+def test_send(
+    edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
+    to: Annotated[str, typer.Option("--to", help="The address the test goes to")],
+    config: ConfigOption = None,
+) -> None:
+    """Send the edition once to one address, outside the ledger, "[Test]" in the subject."""
+    try:
+        address = check_email(to)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--to") from None
+    with components_from(config) as c:
+        stored = find_edition(c, edition)
+        actions.send_test(c, stored.edition, address, stored.edition.sections)
+    out.print(f"test of {stored.edition.key} sent to {address}", highlight=False)

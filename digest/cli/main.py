@@ -25,6 +25,8 @@ for command in (
     commands.extract,
     commands.preview,
     commands.send,
+    commands.approve,
+    commands.test_send,
     operations.deliveries,
     operations.serve,
     operations.scheduler,

@@ -7,11 +7,13 @@ import json
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from digest.cli.common import ConfigOption, components_from, find_edition, out, settings_from
 from digest.components import build_components
 from digest.logs import configure_logging
+from digest.models import Delivery
 
 schedule_app = typer.Typer(help="Inspect the schedule.", no_args_is_help=True)
 
@@ -20,11 +22,19 @@ def deliveries(
     edition: Annotated[str, typer.Argument(help="Edition name, or name/period")],
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Counts as JSON")] = False,
+    listed: Annotated[
+        bool, typer.Option("--list", help="Every delivery: address, state, attempts, error")
+    ] = False,
+    state: Annotated[str | None, typer.Option(help="With --list: only this state")] = None,
 ) -> None:
-    """Delivery counts of an edition by state."""
+    """Delivery counts of an edition by state (or, with --list, each delivery)."""
     with components_from(config) as c:
         stored = find_edition(c, edition)
         counts = c.store.ledger.counts(stored.id)
+        rows = c.store.ledger.rows(stored.id) if listed else []
+    if listed:
+        _list_deliveries([r for r in rows if state is None or r.state == state], as_json)
+        return
     if as_json:
         out.print_json(
             json.dumps({"edition": stored.edition.key, "status": stored.status, **counts})
@@ -36,6 +46,28 @@ def deliveries(
     for state, count in sorted(counts.items()):
         table.add_row(state, str(count))
     table.add_row("total", str(sum(counts.values())))
+    out.print(table)
+
+
+def _list_deliveries(rows: list[Delivery], as_json: bool) -> None:
+    if as_json:
+        data = [
+            {"email": r.email, "state": r.state.value, "attempts": r.attempts, "error": r.error}
+            for r in rows
+        ]
+        out.print_json(json.dumps(data))
+        return
+    table = Table(title=f"{len(rows)} deliveries")
+    for column in ("email", "state", "attempts", "message id", "error"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(
+            escape(r.email),
+            r.state.value,
+            str(r.attempts),
+            r.message_id or "",
+            escape(r.error or ""),
+        )
     out.print(table)
 
 
@@ -73,7 +105,7 @@ def scheduler(config: ConfigOption = None) -> None:
     SIGHUP reloads the configuration. Only one scheduler runs at a time (a lease in
     the database); a second one stands by.
     """
-    from digest.scheduler.wiring import run_scheduler
+    from digest.scheduler.service import run_scheduler
 
     settings = settings_from(config)
     configure_logging(settings.logging.format, settings.logging.level)

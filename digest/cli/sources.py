@@ -140,6 +140,41 @@ def sources_status(
         )
 
 
+@app.command("history")
+def sources_history(
+    name: Annotated[str, typer.Argument(help="A source's name")],
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(help="How many fetches")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
+) -> None:
+    """A source's latest fetches, newest first: status, duration, items, error."""
+    with components_from(config) as c:
+        if name not in {s.name for s in c.settings.sources}:
+            raise ConfigError(f"no source named {name!r}", path=str(c.settings.config_path))
+        fetches = c.store.health.recent(name, limit)
+    rows = [
+        {
+            "started": _iso(f.started_at),
+            "status": f.status,
+            "ms": f.duration_ms,
+            "seen": f.seen_items,
+            "new": f.new_items,
+            "error": f.error,
+        }
+        for f in fetches
+    ]
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title=f"Fetches of {escape(name)}")
+    for column in ("started", "status", "ms", "seen", "new"):
+        table.add_column(column)
+    table.add_column("error", overflow="fold")
+    for row in rows:
+        table.add_row(*(escape(str(row[k] if row[k] is not None else "")) for k in row))
+    out.print(table)
+
+
 def _last(h: SourceHealth) -> str:
     if h.last_status is None:
         return "[dim]never[/]"

@@ -17,20 +17,14 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from types import FrameType
-from typing import Any
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 
 from digest import pipeline
 from digest.components import Components
@@ -126,6 +120,12 @@ class Runner:
 _runner: Runner | None = None
 
 
+def set_runner(runner: Runner | None) -> None:
+    """The runner the stored jobs reach (None once the process stops)."""
+    global _runner
+    _runner = runner
+
+
 def run_edition_job(name: str, timezone: str | None) -> None:
     if _runner is not None:
         _runner.edition(name, timezone)
@@ -204,106 +204,3 @@ def wait_for_lease(c: Components) -> bool:
             announced = True
         c.stop.wait(ttl.total_seconds() / 3)
     return False
-
-
-def run_scheduler(c: Components, reload: Callable[[], Components] | None = None) -> None:
-    """Run until SIGTERM/SIGINT; SIGHUP reloads the configuration (``reload``)."""
-    global _runner
-    c.store.subscribers.upsert(c.subscribers(), c.clock())
-    if not wait_for_lease(c):
-        return
-    runner = _runner = Runner(c)
-    scheduler = make_scheduler(c)
-    sync_jobs(scheduler, c)
-    ttl = timedelta(seconds=c.settings.scheduler.lease_seconds)
-
-    reload_requested = threading.Event()
-
-    def renew() -> None:
-        current = runner.components
-        if not current.store.leases.acquire(SCHEDULER_LEASE, current.holder, ttl, current.clock()):
-            log.error("lost the scheduler lease to another process; stopping")
-            current.stop.set()
-
-    scheduler.add_job(
-        renew,
-        IntervalTrigger(seconds=max(1, ttl.total_seconds() / 3)),
-        id="lease",
-        jobstore="process",
-    )
-
-    scheduler.add_job(
-        lambda: runner.release_approved(),
-        IntervalTrigger(minutes=APPROVAL_CHECK_MINUTES),
-        id="approvals",
-        jobstore="process",
-        coalesce=True,
-        max_instances=1,
-    )
-
-    def new_time_zones() -> None:
-        """Local-time editions get a job for a time zone a subscriber chose since
-        (preferences page, sign-up, import) without waiting for a reload."""
-        added = sync_jobs(scheduler, runner.components, only_new=True)
-        if added:
-            log.info("scheduled %s", ", ".join(added))
-
-    scheduler.add_job(
-        new_time_zones,
-        IntervalTrigger(minutes=APPROVAL_CHECK_MINUTES * 5),
-        id="time-zones",
-        jobstore="process",
-        coalesce=True,
-        max_instances=1,
-    )
-
-    def reload_now() -> None:
-        if reload is None:
-            return
-        try:
-            fresh = reload()
-        except DigestError as exc:
-            log.error("configuration not reloaded: %s", exc)
-            return
-        fresh.holder = runner.components.holder
-        fresh.stop = runner.components.stop
-        runner.components = fresh
-        sync_jobs(scheduler, fresh)
-        log.info("configuration reloaded")
-
-    def control() -> None:
-        """Acts on what the signal handlers ask for. Handlers only set events: they
-        interrupt the main thread anywhere, even inside a lock that starting a thread,
-        logging or APScheduler need."""
-        while not c.stop.wait(0.2):
-            if reload_requested.is_set():
-                reload_requested.clear()
-                reload_now()
-        log.info("stopping: finishing the current batch first")
-        for _ in range(100):  # the stop may come just before start()
-            if scheduler.running:
-                scheduler.shutdown(wait=True)
-                return
-            time.sleep(0.05)
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        c.stop.set()
-
-    def hang_up(signum: int, frame: FrameType | None) -> None:
-        reload_requested.set()
-
-    previous: dict[signal.Signals, Any] = {}
-    handlers = {signal.SIGTERM: stop, signal.SIGINT: stop, signal.SIGHUP: hang_up}
-    for sig, handler in handlers.items():
-        previous[sig] = signal.signal(sig, handler)
-    threading.Thread(target=control, name="scheduler-control", daemon=True).start()
-    for job in scheduler.get_jobs():
-        log.info("scheduled %s", job.name)
-    try:
-        if not c.stop.is_set():
-            scheduler.start()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        c.store.leases.release(SCHEDULER_LEASE, runner.components.holder)
-        _runner = None
