@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import threading
 import time
@@ -25,12 +24,13 @@ from digest.settings.config import Settings
 from digest.settings.sources import SourceSettings
 from digest.sources.feed import FeedSource
 from digest.sources.folder import FolderSource
-from digest.sources.http import Fetcher, FetchPolicy, make_client
+from digest.sources.http import Fetcher, FetchPolicy, Resolver, make_client, resolve
 from digest.sources.page import PageSource
 from digest.sources.source import Source
 from digest.store.cache import DatabaseSummaryCache
 from digest.store.database import Store, open_store
 from digest.summarise.llm import LLMSummariser
+from digest.tokens import signing_key
 
 
 def utcnow() -> datetime:
@@ -85,15 +85,8 @@ class Components:
 
     def signing_key(self) -> bytes:
         """``$DIGEST_SECRET_KEY``, else a random key kept in ``var/secret_key``."""
-        if self.settings.web.secret_key is not None:
-            return self.settings.web.secret_key.get_secret_value().encode()
-        path = self.settings.var_dir / "secret_key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
-        return path.read_text().strip().encode()
+        secret = self.settings.web.secret_key
+        return signing_key(secret.get_secret_value() if secret else None, self.settings.var_dir)
 
     def close(self) -> None:
         self.client.close()
@@ -180,7 +173,10 @@ def build_components(
     sleep: Callable[[float], None] = time.sleep,
     transport: Transport | None = None,
     client: httpx.Client | None = None,
+    resolver: Resolver = resolve,
 ) -> Components:
+    """The configured parts; ``transport``, ``client`` and ``resolver`` (the name
+    look-up behind the address checks) replace the configured ones."""
     fetching = settings.fetching
     client = client or make_client(fetching.timeout_seconds)
     fetcher = Fetcher(
@@ -191,6 +187,7 @@ def build_components(
             retries=fetching.retries,
             max_bytes=fetching.max_bytes,
         ),
+        resolver=resolver,
     )
     return Components(
         settings=settings,

@@ -116,7 +116,7 @@ class Story:
 @dataclass(frozen=True, slots=True)
 class SentStory:
     """A story an earlier edition carried, with its articles: a later edition does not
-    repeat it, and sends it again only as an update (``digest.updates``)."""
+    repeat it, and sends it again only as an update (``digest.stories.updates``)."""
 
     ref: StoryRef
     articles: tuple[Article, ...]

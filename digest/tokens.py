@@ -11,12 +11,71 @@ expiry is never taken where one is required, nor the other way round.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import os
 import re
+import secrets
+import tempfile
 from datetime import datetime
+from pathlib import Path
+
+from digest.errors import ConfigError
 
 _EXPIRY = re.compile(r"[0-9]{1,12}")
+MIN_KEY_BYTES = 32  # below this a key can be found from the tokens it signs
+KEY_FILE = "secret_key"
+
+
+def signing_key(configured: str | None, var_dir: Path) -> bytes:
+    """``configured`` (``$DIGEST_SECRET_KEY``, checked by the settings), else the key
+    kept in ``var_dir/secret_key``, made on first use. A key file that is empty, too
+    short or unreadable is an error naming the file: it is never used as a key."""
+    if configured is not None:
+        return configured.encode()
+    path = var_dir / KEY_FILE
+    if not path.exists():
+        _create_key_file(path)
+    try:
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the signing key: {exc.strerror}", path=str(path)) from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"the signing key file holds {len(key)} bytes, fewer than {MIN_KEY_BYTES}: remove it "
+            "to have a new one made (links in emails sent so far stop working) or set "
+            "$DIGEST_SECRET_KEY",
+            path=str(path),
+        )
+    return key
+
+
+def describe_key(configured: str | None, var_dir: Path) -> str:
+    """Where the signing key comes from and how long it is, never the key."""
+    if configured is not None:
+        return f"$DIGEST_SECRET_KEY, {len(configured.encode())} bytes"
+    path = var_dir / KEY_FILE
+    if not path.exists():
+        return f"{path} (made with {2 * MIN_KEY_BYTES} random hex digits on first use)"
+    return f"{path}, {len(signing_key(None, var_dir))} bytes"
+
+
+def _create_key_file(path: Path) -> None:
+    """32 random bytes (as 64 hex digits), mode 0600, all at once: written to a temp
+    file, then linked into place, which fails if another process got there first (its
+    key is the one every process then reads). A crash leaves no empty key file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w") as handle:  # mkstemp makes it 0600
+            handle.write(secrets.token_hex(MIN_KEY_BYTES))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process's key stands
+            os.link(temp, path)
+    finally:
+        os.unlink(temp)
 
 
 def _b64(data: bytes) -> str:

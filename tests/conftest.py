@@ -12,12 +12,14 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import httpx
 import pytest
 
 from digest.components import Components, build_components
 from digest.delivery.transport import Transport
 from digest.models import Article
 from digest.settings.config import Settings, load_settings
+from digest.sources.http import resolve
 from tests.localserver import QuietHandler, ThreadedServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,6 +101,32 @@ def project(tmp_path: Path) -> Path:
     return tmp_path / "config" / "digest.toml"
 
 
+# A public address (example.com's) that stands for every public host in the tests:
+# the resolver answers it for any name but the loopback's, the network routes it to
+# the local server. The address checks see a public host; the test server answers.
+PUBLIC_ADDRESS = "93.184.216.34"
+PUBLIC_HOST = "news.example"
+
+
+def public_resolver(host: str) -> list[str]:
+    """:data:`PUBLIC_HOST` is public; every other name resolves as it really does."""
+    return [PUBLIC_ADDRESS] if host == PUBLIC_HOST else resolve(host)
+
+
+class PublicNetwork(httpx.HTTPTransport):
+    """Connections to :data:`PUBLIC_ADDRESS` go to the local server instead."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == PUBLIC_ADDRESS:
+            request.url = request.url.copy_with(host="127.0.0.1")
+        return super().handle_request(request)
+
+
+def public_client(timeout: float = 5.0) -> httpx.Client:
+    """A client whose network has public hosts served by the local server."""
+    return httpx.Client(timeout=timeout, follow_redirects=False, transport=PublicNetwork())
+
+
 @dataclass
 class Route:
     status: int = 200
@@ -160,6 +188,12 @@ class LocalServer:
     @property
     def url(self) -> str:
         return self.server.url
+
+    @property
+    def public_url(self) -> str:
+        """This server under a public host name: reached through :class:`PublicNetwork`
+        with :func:`public_resolver`, as a third party's host on the internet."""
+        return self.server.url.replace("127.0.0.1", PUBLIC_HOST)
 
     def serve(
         self, path: str, body: bytes | str, status: int = 200, content_type: str = "text/html"

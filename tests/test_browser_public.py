@@ -31,7 +31,7 @@ BEN = "ben.okafor@mail.example"  # Business;Technology, Europe/London in the sam
 
 @pytest.fixture
 def components(project: Path) -> Iterator[Components]:
-    settings = load_settings(project, {"DIGEST_SECRET_KEY": "browser-test-secret"})
+    settings = load_settings(project, {"DIGEST_SECRET_KEY": "browser-test-secret-" + "k" * 32})
     c = build_components(settings, clock=lambda: FIXED_NOW, transport=MemoryTransport())
     c.store.subscribers.upsert(c.subscribers(), FIXED_NOW)
     try:

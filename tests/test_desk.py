@@ -36,7 +36,7 @@ def make_components(project: Path, clock: Clock, *, approval: bool = False) -> C
         anchor = 'name = "morning"\n'
         assert text.count(anchor) == 1
         project.write_text(text.replace(anchor, anchor + "requires_approval = true\n"))
-    settings = load_settings(project, {"DIGEST_SECRET_KEY": "test-secret"})
+    settings = load_settings(project, {"DIGEST_SECRET_KEY": "test-secret-" + "k" * 32})
     return build_components(settings, clock=clock)
 
 

@@ -17,7 +17,13 @@ from digest.sources.feed import FeedSource
 from digest.sources.fulltext import FullText, is_teaser
 from digest.sources.http import Fetcher, FetchPolicy, make_client
 from digest.urls import canonical_url
-from tests.conftest import FIXED_NOW, LocalServer
+from tests.conftest import (
+    FIXED_NOW,
+    PUBLIC_HOST,
+    LocalServer,
+    public_client,
+    public_resolver,
+)
 
 SENTENCE = "The harbour board agreed on Tuesday to rebuild the north quay before winter. "
 LONG = SENTENCE * 30  # 360 words
@@ -40,7 +46,8 @@ def feed(server: LocalServer) -> str:
         ("Thin page", "/thin", "A teaser with more words than its page has, really quite a few."),
     ]
     body = "".join(
-        f"<item><title>{t}</title><link>{server.url}{path}</link><description>{d}</description></item>"
+        f"<item><title>{t}</title><link>{server.public_url}{path}</link>"
+        f"<description>{d}</description></item>"
         for t, path, d in items
     )
     return (
@@ -59,8 +66,9 @@ def served(local_server: LocalServer) -> LocalServer:
 
 @pytest.fixture
 def fetcher() -> Iterator[Fetcher]:
-    with make_client(timeout=5) as client:
-        yield Fetcher(client, FetchPolicy(retries=0))
+    """Item links name a public host (``news.example``), served by the local server."""
+    with public_client() as client:
+        yield Fetcher(client, FetchPolicy(retries=0), resolver=public_resolver)
 
 
 def test_teasers_get_the_page_text_and_failures_keep_the_teaser(
@@ -76,7 +84,7 @@ def test_teasers_get_the_page_text_and_failures_keep_the_teaser(
     expanded = clean(by_title["Teaser"])
     assert len(expanded.text.split()) > 300 and "north quay" in expanded.text
     assert "Home | News" not in expanded.text and expanded.author == "Ann Bee"
-    assert expanded.language == "en" and expanded.url == served.url + "/articles/2"
+    assert expanded.language == "en" and expanded.url == served.public_url + "/articles/2"
 
     assert by_title["Missing page"].fragment == "A teaser whose page is gone…"
     assert by_title["A picture"].fragment == "A teaser that links to an image."
@@ -94,7 +102,7 @@ def test_known_links_are_not_fetched_again(served: LocalServer, fetcher: Fetcher
     source = FeedSource(
         "Harbour", url=served.url + "/feed.xml", fetcher=fetcher, local=True, full_text=True
     )
-    known = {canonical_url(served.url + p) for p in ("/articles/2", "/missing", "/thin")}
+    known = {canonical_url(served.public_url + p) for p in ("/articles/2", "/missing", "/thin")}
     fetched = source.fetch_changes(None, known)
     assert [p for p in served.requests if p != "/feed.xml"] == ["/picture.png"]
     assert len(fetched.notes) == 1
@@ -105,14 +113,20 @@ def test_full_text_is_off_by_default(served: LocalServer, fetcher: Fetcher) -> N
     assert served.requests == ["/feed.xml"]
 
 
-def test_linked_pages_get_the_same_address_checks(served: LocalServer, fetcher: Fetcher) -> None:
-    """Items linking to a private address, from a source that is not local: the
-    links are refused like any other fetch, and the teasers stay."""
-    raw = FeedSource("H", url=served.url + "/feed.xml", fetcher=fetcher, local=True).fetch()
-    documents, notes = FullText(fetcher, allow_private=False).expand(raw)
+def test_linked_pages_get_the_same_address_checks(local_server: LocalServer) -> None:
+    """Items linking to a private address, from a source that is local: the links
+    are refused like any other fetch (local covers the feed's own URL only), and the
+    teasers stay."""
+    local_server.serve("/feed.xml", feed(local_server).replace(PUBLIC_HOST, "127.0.0.1"))
+    with make_client(5) as client:
+        fetcher = Fetcher(client, FetchPolicy(retries=0))
+        raw = FeedSource(
+            "H", url=local_server.url + "/feed.xml", fetcher=fetcher, local=True
+        ).fetch()
+        documents, notes = FullText(fetcher).expand(raw)
     assert len(notes) == 4 and all("private or local address" in note for note in notes)
     assert documents == raw
-    assert served.requests == ["/feed.xml"]
+    assert local_server.requests == ["/feed.xml"]
 
 
 @pytest.mark.parametrize(
@@ -137,7 +151,12 @@ def test_collect_fetches_each_page_once(served: LocalServer, tmp_path: Path) -> 
         'local = true\nfull_text = true\nlanguage = "en-GB"\n'
         '[[editions]]\nname = "morning"\ntitle = "Morning"\n'
     )
-    c = build_components(load_settings(config, {}), clock=lambda: FIXED_NOW)
+    c = build_components(
+        load_settings(config, {}),
+        clock=lambda: FIXED_NOW,
+        client=public_client(),
+        resolver=public_resolver,
+    )
     try:
         first = RunReport()
         assert pipeline.collect(c, first) == 5

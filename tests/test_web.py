@@ -26,7 +26,7 @@ from digest.tokens import sign
 from digest.web.app import create_app
 from tests.conftest import FIXED_NOW
 
-SECRET = "test-secret"
+SECRET = "test-secret-" + "k" * 32
 NOW_TS = int(FIXED_NOW.timestamp())
 WEBHOOK = "/webhooks/sendgrid"
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"

@@ -29,7 +29,8 @@ ANA = "ana.lopez@mail.example"
 @pytest.fixture
 def c(project: Path) -> Iterator[Components]:
     components = build_components(
-        load_settings(project, {"DIGEST_SECRET_KEY": "test-secret"}), clock=lambda: FIXED_NOW
+        load_settings(project, {"DIGEST_SECRET_KEY": "test-secret-" + "k" * 32}),
+        clock=lambda: FIXED_NOW,
     )
     components.store.editors.add(EDITOR, PASSWORD, FIXED_NOW)
     components.store.subscribers.upsert(components.subscribers(), FIXED_NOW)

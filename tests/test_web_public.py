@@ -33,7 +33,7 @@ from digest.web.app import create_app
 from digest.web.archive import WEB_VERSION_CSP
 from tests.conftest import FIXED_NOW, Clock
 
-SECRET = "test-secret"
+SECRET = "test-secret-" + "k" * 32
 ANA = "ana.lopez@mail.example"  # every section, Europe/Madrid
 BEN = "ben.okafor@mail.example"  # Business;Technology, Europe/London
 CHEN = "chen.wei@mail.example"

@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
+from digest.audience.people import clean_name, clean_topics
 from digest.errors import ConfigError
 from digest.models import Subscriber
 from digest.settings.fields import check_email, check_timezone
@@ -32,11 +34,8 @@ def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
 
     A missing file or header is a :class:`ConfigError`: nothing can be read at all.
     """
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")  # -sig: Excel writes a BOM
-    except OSError as exc:
-        raise ConfigError(f"cannot read subscribers: {exc.strerror}", path=str(path)) from None
-    with handle:
+    text = read_text(path)
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
         if "email" not in header:
@@ -50,8 +49,10 @@ def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
         seen: dict[str, int] = {}
         out: list[Subscriber] = []
         problems: list[str] = []
+        start = reader.line_num + 1
         for row in reader:
-            line = reader.line_num
+            # Where the row starts: a quoted value may hold line breaks.
+            line, start = start, reader.line_num + 1
             email_raw = (row.get("email") or "").strip()
             try:
                 email = check_email(email_raw)
@@ -63,13 +64,30 @@ def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
                 problems.append(f"line {line}: {email} already on line {seen[email.lower()]}")
                 continue
             seen[email.lower()] = line
-            topics = tuple(t.strip() for t in (row.get("topics") or "").split(";") if t.strip())
+            topics = clean_topics((row.get("topics") or "").split(";"))
             out.append(
                 Subscriber(
                     email=email,
-                    name=(row.get("name") or "").strip(),
+                    name=clean_name(row.get("name") or ""),
                     timezone=timezone,
                     topics=topics,
                 )
             )
     return out, problems
+
+
+def read_text(path: Path) -> str:
+    """The file as UTF-8 (a byte-order mark allowed, as Excel writes one); a file in
+    another encoding is refused with the first line that is not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read subscribers: {exc.strerror}", path=str(path)) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8",
+            path=str(path),
+        ) from None

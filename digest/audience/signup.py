@@ -16,7 +16,6 @@ from digest.models import Subscriber, SubscriberStatus
 from digest.tokens import sign
 
 SIGNUP_TTL = timedelta(hours=48)
-MAX_NAME = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +80,3 @@ def confirm(c: Components, wanted: SignUp) -> bool:
     person = Subscriber(wanted.email, wanted.name, "UTC", wanted.sections)
     c.store.subscribers.confirm_signup(person, c.clock())
     return True
-
-
-def clean_name(raw: str) -> str:
-    """A name for the greeting and the To header: printable, one line, not too long,
-    without the characters that make up addresses or encoded words."""
-    printable = "".join(ch for ch in raw if ch.isprintable() and ch not in '<>@,;:"\\')
-    return " ".join(printable.replace("=?", "").split())[:MAX_NAME]

@@ -60,3 +60,28 @@ def norm(value: str) -> str:
 def first_words(text: str, n: int = 12) -> str:
     words = text.split()
     return " ".join(words[:n]) + ("…" if len(words) > n else "")
+
+
+def cut_at_word(value: str, limit: int) -> str:
+    """``value`` if it fits in ``limit`` characters, else cut at the last word that
+    does, with an ellipsis."""
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:-") + "…"
+
+
+def cut_at_paragraph(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else its whole paragraphs that do
+    (a first paragraph longer than that is cut at a word)."""
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    size = 0
+    for paragraph in text.split("\n\n"):
+        if size + len(paragraph) > limit:
+            break
+        kept.append(paragraph)
+        size += len(paragraph) + 2
+    return "\n\n".join(kept) if kept else cut_at_word(text, limit)

@@ -79,9 +79,10 @@ def serve(
         str,
         typer.Option(
             envvar="FORWARDED_ALLOW_IPS",
-            help="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated; '*' all)",
+            help="Reverse proxies whose X-Forwarded-For/-Proto are trusted (comma-separated "
+            "addresses or networks; none by default: the peer is the client)",
         ),
-    ] = "127.0.0.1",
+    ] = "",
 ) -> None:
     """Serve the web app: the editor's desk, subscriber pages, the archive, SendGrid's webhook."""
     import uvicorn
@@ -94,8 +95,10 @@ def serve(
             host=host,
             port=port,
             log_level="info",
-            proxy_headers=True,
-            forwarded_allow_ips=forwarded_allow_ips,
+            # Without a trusted proxy the headers are ignored: any process could
+            # otherwise rotate X-Forwarded-For around the per-client limits.
+            proxy_headers=bool(forwarded_allow_ips.strip()),
+            forwarded_allow_ips=forwarded_allow_ips.strip() or None,
         )
 
 

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from digest.delivery.mime import address_problem
 from digest.delivery.transport import Envelope, Recipient, SchedulingTransport, Transport
 from digest.errors import (
     AmbiguousDeliveryError,
@@ -42,6 +43,10 @@ from digest.rendering.personal import RenderedEdition
 from digest.store.ledger import Claimed, Ledger
 
 log = logging.getLogger(__name__)
+
+# Batches in a row that fail on an unexpected error before the send stops: a broken
+# transport or template is not retried against every subscriber.
+MAX_UNEXPECTED_IN_A_ROW = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +128,24 @@ class Deliverer:
         send_at = due if scheduling and due and due - now >= self.policy.schedule_ahead else None
         report.scheduled = send_at is not None
         size = min(self.policy.batch_size, self.transport.max_recipients)
+        unexpected = 0
         while not should_stop():
             batch_id = self._batch_id(send_at)
             claimed = self.ledger.claim(edition_id, size, batch_id, self.clock(), send_at)
             if not claimed:
                 break
-            self._send_batch(
-                claimed, batch_id, send_at, render_for, unsubscribe_for, preferences_for, report
-            )
+            try:
+                self._send_batch(
+                    claimed, batch_id, send_at, render_for, unsubscribe_for, preferences_for, report
+                )
+                unexpected = 0
+            except (TransportAuthError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # an isolation boundary: one bad batch, not the send
+                unexpected += 1
+                self._unexpected([c.delivery_id for c in claimed], exc, report)
+                if unexpected >= MAX_UNEXPECTED_IN_A_ROW:
+                    raise
             if on_progress:
                 on_progress(len(claimed))
         report.stopped = should_stop()
@@ -157,6 +172,10 @@ class Deliverer:
     ) -> None:
         groups: dict[int, tuple[RenderedEdition, list[Recipient]]] = {}
         for row in claimed:
+            problem = address_problem(row.subscriber.name, row.subscriber.email)
+            if problem is not None:
+                self._reject([row.delivery_id], row.subscriber.email, problem, report)
+                continue
             rendered = render_for(row.subscriber)
             email = row.subscriber.email
             recipient = Recipient(
@@ -226,20 +245,31 @@ class Deliverer:
             report.accepted += len(ids)
             return
 
+    def _reject(self, ids: list[int], email: str, why: str, report: DeliveryReport) -> None:
+        self.ledger.mark(ids, DeliveryState.REJECTED, self.clock(), error=why)
+        report.rejected += len(ids)
+        log.warning("%s rejected: %s", email, why)
+
     def _split(self, envelope: Envelope, exc: RequestRejected, report: DeliveryReport) -> None:
         recipients = envelope.recipients
         if len(recipients) == 1:
-            self.ledger.mark(
-                [recipients[0].delivery_id], DeliveryState.REJECTED, self.clock(), error=str(exc)
+            self._reject(
+                [recipients[0].delivery_id], recipients[0].subscriber.email, str(exc), report
             )
-            report.rejected += 1
-            log.warning("%s rejected: %s", recipients[0].subscriber.email, exc)
             return
         middle = len(recipients) // 2
         for part in (recipients[:middle], recipients[middle:]):
             self._send(
                 Envelope(envelope.rendered, part, envelope.batch_id, envelope.send_at), report
             )
+
+    def _unexpected(self, ids: list[int], exc: Exception, report: DeliveryReport) -> None:
+        """A bug or an unforeseen error in one batch: its rows still ``sending`` are
+        failed with the error (tried again by the next run), never left claimed."""
+        log.exception("unexpected error sending a batch of %d: %r", len(ids), exc)
+        error = f"unexpected error: {type(exc).__name__}: {exc}"
+        self.ledger.mark(ids, DeliveryState.FAILED, self.clock(), error=error[:1000])
+        report.notes.append(f"{len(ids)} deliveries failed on an unexpected error: {error[:200]}")
 
     def _fail(self, ids: list[int], error: str, report: DeliveryReport) -> None:
         self.ledger.mark(ids, DeliveryState.FAILED, self.clock(), error=error)

@@ -23,6 +23,17 @@ def _address(name: str, email: str) -> Address:
     return Address(display_name=name, username=username, domain=domain)
 
 
+def address_problem(name: str, email: str) -> str | None:
+    """Why no To header can be built for this name and address, if it cannot (a
+    subscriber row from before names were cleaned, say): that one message is refused,
+    the others go."""
+    try:
+        _address(name, email)
+    except ValueError as exc:
+        return f"no To header can be built for this address: {exc}"
+    return None
+
+
 def message_id(message: RenderedMessage, from_email: str) -> str:
     """Deterministic: the same edition to the same subscriber has the same id."""
     digest = hashlib.sha256(f"{message.edition_key}\n{message.to.email}".encode()).hexdigest()[:24]

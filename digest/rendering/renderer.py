@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import jinja2
 import markupsafe
 from mjml import mjml2html
 
+from digest.cleaning.text import cut_at_word
 from digest.errors import RenderError
 from digest.models import Edition, RenderedMessage, Section, Story, Subscriber
 from digest.rendering.personal import PERSONAL_FIELDS, RenderedEdition, personalise, placeholder
@@ -29,6 +31,9 @@ from digest.rendering.themes import THEMES, Theme
 from digest.urls import attribute_url, is_web_url
 
 CLIP_BYTES = 102 * 1024  # Gmail clips the HTML beyond this
+# A story whose text alone would take more than 1/STORY_SHARE of the budget is shrunk.
+STORY_SHARE = 8
+MAX_LINKS_SHOWN = 12
 # What the budget keeps free for the per-subscriber values and the headers' share.
 PERSONAL_MARGIN = 2 * 1024
 TOP_STORIES = 3
@@ -112,6 +117,13 @@ class Renderer:
         version until the HTML fits; ``dropped`` says how many.
         """
         chosen = [s for s in (edition.sections if sections is None else sections) if s.stories]
+        if budget is not None:
+            # No single story may take the email: one that alone would fill a large
+            # share of the budget is shrunk first (the web version keeps it whole).
+            share = budget // STORY_SHARE
+            chosen = [
+                replace(s, stories=tuple(_lightened(st, share) for st in s.stories)) for s in chosen
+            ]
         ranked = sorted(
             (story for s in chosen for story in s.stories), key=lambda st: (st.score, st.id)
         )
@@ -128,7 +140,10 @@ class Renderer:
                 return rendered
             remaining = [st for st in ranked if st.id not in dropped]
             if len(remaining) <= 1:
-                return rendered  # one story over budget: nothing left to move
+                if not remaining or len(dropped) == len(ranked):
+                    return rendered
+                dropped.update(st.id for st in remaining)  # even one story is too much
+                continue
             # Drop roughly the excess share at once, then one at a time near the edge.
             excess = len(rendered.html.encode("utf-8")) / budget - 1
             step = max(1, int(len(remaining) * excess / 2))
@@ -211,6 +226,29 @@ class Renderer:
             f"{self.base_url}/preferences",
         )
         return page.html
+
+
+def _story_bytes(story: Story) -> int:
+    """About what a story's own text costs in the email's HTML (with its markup)."""
+    links = sum(len(a.source) + len(a.title) + len(a.url or "") + 120 for a in story.articles)
+    return 3 * (len(story.headline) + len(story.summary)) + links + 400
+
+
+def _lightened(story: Story, limit: int) -> Story:
+    """The story cut to fit ``limit`` bytes of HTML: a shorter headline and summary,
+    fewer links to other outlets. Untouched when it fits already."""
+    if _story_bytes(story) <= limit:
+        return story
+    text_room = max(200, limit // 6)
+    articles = story.articles[:MAX_LINKS_SHOWN]
+    while len(articles) > 1 and _story_bytes(replace(story, articles=articles)) > limit:
+        articles = articles[: len(articles) // 2]
+    return replace(
+        story,
+        headline=cut_at_word(story.headline, min(300, text_room)),
+        summary=cut_at_word(story.summary, text_room),
+        articles=articles,
+    )
 
 
 def _top_stories(sections: Sequence[Section]) -> list[Story]:

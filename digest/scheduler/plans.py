@@ -1,5 +1,5 @@
 """Schedules as data: when each job fires, when each edition is due, and whether one
-is overdue. Pure logic over the settings and the run history; `scheduler.py` wires it
+is overdue. Pure logic over the settings and the run history; `scheduler/wiring.py` wires it
 into APScheduler, `digest schedule list` and `/healthz` read it."""
 
 from __future__ import annotations

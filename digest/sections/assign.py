@@ -1,6 +1,6 @@
 """Sections: each story goes to the configured section it fits; the rest are grouped.
 
-1. Keyword fit (``digest.keywords``): the section's name, description and
+1. Keyword fit (``digest.sections.keywords``): the section's name, description and
    keywords in the story's headlines and text, and the sources' topic hints.
    In a small edition this alone decides: the best-fitting section, or none when
    nothing fits (below ``MIN_SCORE``) or two sections tie.
@@ -18,7 +18,7 @@
 3. A section must be borne out: by the story's own keyword fit, or (for a
    learned choice) by at least ``MIN_SUPPORT`` of its neighbours having keyword
    fit for that section. Stories without support may belong to a subject no
-   section covers; ``digest.auto_sections`` groups them, and the rest go to the
+   section covers; ``digest.sections.automatic`` groups them, and the rest go to the
    fallback section.
 
 Constants were chosen on the dev topic sets (BBC News, AG News; ``make eval``),

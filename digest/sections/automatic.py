@@ -1,8 +1,8 @@
 """Automatic sections: stories that fit no configured section, grouped by subject.
 
 The number of groups is not given. The left-over stories are compared in the
-edition's LSA space (``digest.vectors.concepts``) and merged by average linkage
-(``digest.linkage.dense_average_linkage``) until no two groups are, on average,
+edition's LSA space (``digest.stories.vectors.concepts``) and merged by average linkage
+(``digest.stories.linkage.dense_average_linkage``) until no two groups are, on average,
 ``GROUP_THRESHOLD`` similar; the groups that hold at least ``MIN_GROUP`` stories
 and ``MIN_GROUP_SHARE`` of the edition become sections (at most ``MAX_GROUPS``),
 and the rest stay in the fallback section. The threshold is looser than the story

@@ -26,6 +26,7 @@ from digest.settings.services import (
     WebSettings,
 )
 from digest.settings.sources import FetchingSettings, SourceSettings
+from digest.tokens import MIN_KEY_BYTES
 
 DEFAULT_CONFIG = Path("config/digest.toml")
 CONFIG_ENV = "DIGEST_CONFIG"
@@ -132,6 +133,15 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
     raw = _with_environment(raw, environ)
     raw["config_path"] = str(path.resolve())
     settings = _validate(raw, path)
+    secret = settings.web.secret_key
+    if secret is not None and len(secret.get_secret_value().encode()) < MIN_KEY_BYTES:
+        raise ConfigError(
+            f"${SECRET_KEY_ENV} is {len(secret.get_secret_value().encode())} bytes long; it must "
+            f"be at least {MIN_KEY_BYTES} (for example 64 hex digits: "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))')",
+            path=str(path),
+            field=SECRET_KEY_ENV,
+        )
     if settings.delivery.transport == "sendgrid" and settings.delivery.sendgrid.api_key is None:
         raise ConfigError(
             f"transport 'sendgrid' needs the API key in ${SENDGRID_KEY_ENV}",

@@ -86,7 +86,7 @@ class FeedSource:
         notes: list[str] = []
         if self.full_text and documents:
             assert self.fetcher is not None
-            expander = FullText(self.fetcher, allow_private=self.local)
+            expander = FullText(self.fetcher)
             documents, notes = expander.expand(documents, known_urls)
         return Fetched(documents, validators=validators, notes=notes)
 

@@ -53,11 +53,12 @@ def is_teaser(document: RawDocument) -> bool:
 
 
 class FullText:
-    """Replaces teasers by the main text of the pages they link to."""
+    """Replaces teasers by the main text of the pages they link to. The links come
+    from the feed's publisher, not the operator: they never reach a private address,
+    even when the feed itself is a local source."""
 
-    def __init__(self, fetcher: Fetcher, *, allow_private: bool = False) -> None:
+    def __init__(self, fetcher: Fetcher) -> None:
         self.fetcher = fetcher
-        self.allow_private = allow_private
 
     def expand(
         self, documents: list[RawDocument], known_urls: Collection[str] = frozenset()
@@ -90,9 +91,7 @@ class FullText:
         """The document with the page's text, or unchanged with the reason why not."""
         assert document.url is not None
         try:
-            download = self.fetcher.fetch(
-                document.source, document.url, allow_private=self.allow_private
-            )
+            download = self.fetcher.fetch(document.source, document.url)
             page = page_html(document.source, download)
             found = extract_html(page, download.url)
         except SourceError as exc:

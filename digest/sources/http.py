@@ -6,8 +6,13 @@ adds what the open web needs.
 - Retries with exponential backoff on 429 (honouring Retry-After), 5xx and
   connection errors; redirects followed by hand, up to a limit.
 - Safety: links come from third parties, so a host resolving to a loopback,
-  private, link-local, reserved or metadata address is refused, at every redirect
-  hop, unless the source is configured as local. A plain-http connection then goes
+  private, link-local, unique-local, reserved or metadata address (also written as
+  an IPv4-mapped IPv6 address or a decimal, octal, hex or short IPv4 form, which the
+  resolver turns into the address it means) is refused, at every redirect hop. A
+  source configured as local may reach a private address only at the exact URL the
+  operator configured and at redirects that stay on its origin (scheme, host and
+  port): never through its items' links or a redirect elsewhere. A plain-http
+  connection then goes
   to the address that was checked (the URL names the IP, the Host header the host),
   so DNS cannot answer differently the second time (DNS rebinding). https needs no
   pinning: a rebound address cannot show a certificate for the host, and the
@@ -143,14 +148,18 @@ class Fetcher:
         last_modified: str | None = None,
     ) -> Download:
         """GET ``url`` following redirects; with ``etag`` / ``last_modified`` (from the
-        last answer) a server may answer 304, returned with an empty body."""
+        last answer) a server may answer 304, returned with an empty body.
+
+        ``allow_private`` (a local source's own URL) holds for ``url`` and for the
+        redirects that stay on its origin only."""
         conditional = {}
         if etag:
             conditional["If-None-Match"] = etag
         if last_modified:
             conditional["If-Modified-Since"] = last_modified
+        origin = _origin(url)
         for _ in range(self.policy.max_redirects + 1):
-            target = self._target(source, url, allow_private)
+            target = self._target(source, url, allow_private and _origin(url) == origin)
             response = self._request(source, target, url, conditional)
             if response.location:
                 url = urljoin(url, response.location)
@@ -182,8 +191,12 @@ class Fetcher:
             if not allow_private and (not ip.is_global or ip.is_multicast):
                 raise SourceError(
                     source,
-                    f"refused to fetch {url}: {host} is {address}, a private or local address "
-                    "(set local = true on the source to allow it)",
+                    f"refused to fetch {url}: {host} is {address}, a private or local address"
+                    + (
+                        ""
+                        if allow_private
+                        else " (only a local source's own URL may be one: local = true)"
+                    ),
                 )
         return _Target(url, host, tuple(addresses))
 
@@ -329,6 +342,17 @@ def _header(headers: httpx.Headers, name: str) -> str | None:
     value = headers.get(name)
     # A validator is echoed back verbatim; an absurd one is not worth keeping.
     return value if value and len(value) <= 1000 else None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default one spelled out) of ``url``."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port if port is not None else default
 
 
 def _is_ip(host: str) -> bool:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from digest.cleaning.articles import MAX_RAW, capped
 from digest.cleaning.pages import extract_html, fragment_text
 from digest.cleaning.scraped import clean_scraped_text
 from digest.cleaning.text import Extracted
@@ -58,21 +59,23 @@ def extract_record(record: dict[str, Any]) -> dict[str, str]:
 def article_from_record(record: dict[str, Any], source_default: str = "input") -> Article:
     """An article as ``digest build --articles`` takes it: text, or HTML to extract."""
     title = " ".join(str(record.get("title") or "").split())
-    text = str(record.get("text") or "")
+    text = str(record.get("text") or "")[:MAX_RAW]
     if not text and record.get("html"):
-        html = str(record["html"])
+        html = str(record["html"])[:MAX_RAW]
         found = extract_html(html, record.get("url"))
         text = found.text or fragment_text(html)
         title = title or found.title
     # Every line is a paragraph: input files put one paragraph a line or a blank line between.
     text = "\n\n".join(" ".join(p.split()) for p in text.splitlines() if p.strip())
-    return Article(
-        id=record["id"],
-        source=str(record.get("source") or source_default),
-        title=title or " ".join(text.split()[:12]),
-        text=text,
-        url=record.get("url"),
-        published=_published(record.get("published")),
+    return capped(
+        Article(
+            id=record["id"],
+            source=str(record.get("source") or source_default),
+            title=title or " ".join(text.split()[:12]),
+            text=text,
+            url=record.get("url"),
+            published=_published(record.get("published")),
+        )
     )
 
 

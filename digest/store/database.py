@@ -7,16 +7,22 @@ editions, the delivery ledger, subscribers, runs and leases, the desk, source he
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
-from digest.errors import StoreError
+from digest.errors import ConfigError
 from digest.store.articles import ArticleStore
 from digest.store.desk import EditionEdits, Editors
 from digest.store.editions import EditionStore
@@ -29,28 +35,70 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def open_store(url: str) -> Store:
-    """Connect, create the SQLite file's folder if needed, and migrate to the latest schema."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise StoreError(f"bad database URL {url!r}: {exc}") from None
+    """Connect, create the SQLite file's folder if needed, and migrate to the latest
+    schema. A URL, driver, file or schema digest cannot use is a :class:`ConfigError`
+    saying which (nothing is written)."""
+    parsed = _parse(url)
+    shown = parsed.render_as_string(hide_password=True)
     kwargs: dict[str, object] = {}
+    lock: Path | None = None
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+            lock = Path(database + ".migrate-lock")
         else:
             kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    engine = create_engine(url, **kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except NoSuchModuleError:
+        raise _url_error(f"{parsed.drivername}:// is not a database digest can use") from None
+    except ModuleNotFoundError as exc:
+        raise _url_error(
+            f"the driver for {parsed.drivername}:// is not installed ({exc.name})"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        migrate(engine)
-    except OperationalError as exc:
-        raise StoreError(
-            f"cannot open database {parsed.render_as_string(hide_password=True)}: {exc.orig}"
+        with _file_lock(lock):
+            migrate(engine)
+    except DatabaseError as exc:
+        engine.dispose()
+        raise _url_error(f"cannot open database {shown}: {exc.orig}") from None
+    except CommandError as exc:
+        engine.dispose()
+        raise _url_error(
+            f"the schema of {shown} is newer than this version of digest ({exc}): "
+            "upgrade digest, or use another database"
         ) from None
     return Store(engine)
+
+
+def _parse(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError as exc:
+        raise _url_error(f"bad database URL {url!r}: {exc}") from None
+
+
+def _url_error(message: str) -> ConfigError:
+    hint = " (digest uses sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
+    return ConfigError(message + hint, field="storage.url / $DIGEST_DATABASE_URL")
+
+
+@contextmanager
+def _file_lock(path: Path | None) -> Iterator[None]:
+    """Holds an exclusive lock on ``path`` (released when the process dies, too), so
+    processes starting together on a new SQLite file migrate it one at a time."""
+    if path is None:
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
@@ -61,11 +109,25 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+# The key of the PostgreSQL advisory lock held while migrating ("digest" in ASCII).
+MIGRATION_LOCK = 0x646967657374
+
+
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+    """Bring the schema to the newest Alembic revision; one process at a time (on
+    PostgreSQL an advisory lock held by the migration's transaction). A schema from
+    a newer version of digest raises ``CommandError`` before anything changes."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        current = MigrationContext.configure(connection).get_current_revision()
+        if current is not None and current not in {r.revision for r in script.walk_revisions()}:
+            raise CommandError(
+                f"revision {current} is unknown; this version knows {script.get_current_head()}"
+            )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -8,8 +8,8 @@ Three kinds of evidence, strongest first:
    the last paragraph cut) always merge too: at least ``NEAR_COPY`` of the
    shorter text's four-word shingles occur in the other.
 3. Reports of one event in different words merge by average-linkage clustering
-   (``digest.linkage``) along a nearest-neighbour graph of TF-IDF vectors
-   (``digest.vectors``: candidates are blocked, never all pairs compared).
+   (``digest.stories.linkage``) along a nearest-neighbour graph of TF-IDF vectors
+   (``digest.stories.vectors``: candidates are blocked, never all pairs compared).
 
 The similarity of two reports is the mean of two cosines: of their whole texts
 (headline twice, then the text) and of each one's lead (headline and first

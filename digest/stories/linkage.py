@@ -4,7 +4,7 @@ Average linkage merges the two clusters whose members are, on average, most
 similar, and stops when no pair reaches the threshold. It neither chains
 (single linkage lets one article bridge two events) nor lets one outlier veto a
 merge (complete linkage). Here similarities are known only along the edges of a
-neighbour graph (``digest.vectors.nearest_neighbours``); a pair without an edge
+neighbour graph (``digest.stories.vectors.nearest_neighbours``); a pair without an edge
 counts as 0. Clusters are therefore only compared when some of their members are
 neighbours, and their average is never overestimated, so merging stays on the
 safe side. Work is proportional to the number of edges times a logarithm.

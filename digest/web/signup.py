@@ -13,14 +13,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from digest.audience.signup import (
-    MAX_NAME,
-    SIGNUP_TTL,
-    SignUp,
-    clean_name,
-    confirm,
-    send_confirmation,
-)
+from digest.audience.people import MAX_NAME, clean_name
+from digest.audience.signup import SIGNUP_TTL, SignUp, confirm, send_confirmation
 from digest.errors import DeliveryError
 from digest.settings.fields import check_email
 from digest.tokens import sign, verify
