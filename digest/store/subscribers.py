@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from digest.errors import StoreError
@@ -37,6 +39,13 @@ class ImportCounts:
     updated: int = 0
     unchanged: int = 0
 
+    def __add__(self, other: ImportCounts) -> ImportCounts:
+        return ImportCounts(
+            self.added + other.added,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
 
 def encode_topics(topics: Iterable[str]) -> str:
     """Section names as the topics column keeps them: ';'-separated."""
@@ -54,6 +63,28 @@ def subscriber_from_row(row: Any) -> Subscriber:
     )
 
 
+def _new_row(email: str, values: tuple[str, str, str], now: datetime) -> dict[str, object]:
+    name, timezone, topics = values
+    return {
+        "email": email,
+        "name": name,
+        "timezone": timezone,
+        "topics": topics,
+        "status": SubscriberStatus.ACTIVE.value,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_new(dialect: str) -> Any:
+    """INSERT that leaves a row another process added meanwhile as it is."""
+    if dialect == "postgresql":
+        return postgresql_insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
+    if dialect == "sqlite":
+        return sqlite_insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
+    return insert(subscribers)
+
+
 class SubscriberStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -62,17 +93,25 @@ class SubscriberStore:
         """Add new subscribers and update names, time zones and topics of known ones
         (only the name of one who set their own preferences).
 
-        Works in chunks (one look-up per chunk), so a list of 100,000 imports in seconds.
+        Works in chunks (one look-up per chunk), so a list of 100,000 imports in
+        seconds. Safe beside another process doing the same: a new row goes in with
+        INSERT ... ON CONFLICT DO NOTHING, so two imports at once never collide.
         """
-        added = updated = unchanged = 0
+        counts = ImportCounts()
         batch: list[Subscriber] = []
+        for person in people:
+            batch.append(person)
+            if len(batch) >= 500:
+                counts = counts + self._upsert_chunk(batch, now)
+                batch = []
+        return counts + self._upsert_chunk(batch, now) if batch else counts
 
-        def flush() -> None:
-            nonlocal added, updated, unchanged
-            by_email = {p.email.lower(): p for p in batch}
-            with self.engine.begin() as conn:
-                known = {}
-                own_choice = set()
+    def _upsert_chunk(self, batch: list[Subscriber], now: datetime) -> ImportCounts:
+        by_email = {p.email.lower(): p for p in batch}
+        added = updated = unchanged = 0
+        with self.engine.begin() as conn:
+            known = {
+                row.email: row
                 for row in conn.execute(
                     select(
                         subscribers.c.email,
@@ -81,49 +120,29 @@ class SubscriberStore:
                         subscribers.c.topics,
                         subscribers.c.preferences_set_at,
                     ).where(subscribers.c.email.in_(list(by_email)))
-                ):
-                    known[row.email] = (row.name, row.timezone, row.topics)
-                    if row.preferences_set_at is not None:
-                        own_choice.add(row.email)
-                new_rows = []
-                for email, person in by_email.items():
-                    values = (person.name, person.timezone, encode_topics(person.topics))
-                    if email in own_choice:
-                        values = (person.name, *known[email][1:])
-                    if email not in known:
-                        new_rows.append(
-                            {
-                                "email": email,
-                                "name": values[0],
-                                "timezone": values[1],
-                                "topics": values[2],
-                                "status": SubscriberStatus.ACTIVE.value,
-                                "created_at": now,
-                                "updated_at": now,
-                            }
-                        )
-                    elif known[email] != values:
-                        conn.execute(
-                            update(subscribers)
-                            .where(subscribers.c.email == email)
-                            .values(
-                                name=values[0], timezone=values[1], topics=values[2], updated_at=now
-                            )
-                        )
-                        updated += 1
-                    else:
-                        unchanged += 1
-                if new_rows:
-                    conn.execute(insert(subscribers), new_rows)
-                    added += len(new_rows)
-            batch.clear()
-
-        for person in people:
-            batch.append(person)
-            if len(batch) >= 500:
-                flush()
-        if batch:
-            flush()
+                )
+            }
+            new_rows = []
+            for email, person in by_email.items():
+                values = (person.name, person.timezone, encode_topics(person.topics))
+                row = known.get(email)
+                if row is None:
+                    new_rows.append(_new_row(email, values, now))
+                    continue
+                if row.preferences_set_at is not None:  # their own choices stay
+                    values = (person.name, row.timezone, row.topics)
+                if (row.name, row.timezone, row.topics) == values:
+                    unchanged += 1
+                    continue
+                conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.email == email)
+                    .values(name=values[0], timezone=values[1], topics=values[2], updated_at=now)
+                )
+                updated += 1
+            if new_rows:
+                conn.execute(_insert_new(conn.dialect.name), new_rows)
+                added = len(new_rows)
         return ImportCounts(added, updated, unchanged)
 
     def set_status(
