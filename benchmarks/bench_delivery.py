@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.results import write_results  # noqa: E402
-from digest.delivery.deliverer import Deliverer, DeliveryPolicy  # noqa: E402
+from digest.delivery.deliverer import Deliverer  # noqa: E402
+from digest.delivery.requests import DeliveryPolicy  # noqa: E402
 from digest.delivery.sendgrid import SendGridTransport, sendgrid_client  # noqa: E402
 from digest.delivery.transport import Envelope, Recipient  # noqa: E402
 from digest.models import Edition, Subscriber  # noqa: E402

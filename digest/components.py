@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from digest.audience.csv_list import load_subscribers
-from digest.delivery.deliverer import DeliveryPolicy
 from digest.delivery.outbox import OutboxTransport
+from digest.delivery.requests import DeliveryPolicy
 from digest.delivery.transport import MemoryTransport, Transport
 from digest.errors import ConfigError
 from digest.models import Subscriber
@@ -29,6 +26,7 @@ from digest.sources.page import PageSource
 from digest.sources.source import Source
 from digest.store.cache import DatabaseSummaryCache
 from digest.store.database import Store, open_store
+from digest.store.leases import new_holder
 from digest.summarise.llm import LLMSummariser
 from digest.tokens import signing_key
 
@@ -44,13 +42,13 @@ class Components:
     renderer: Renderer
     transport: Transport
     client: httpx.Client
-    clock: Callable[[], datetime] = utcnow
+    clock: Callable[[], datetime] = utcnow  # the pipeline's now (`digest run --now` sets it)
     sleep: Callable[[float], None] = time.sleep
     sources: list[Source] = field(default_factory=list)
     # Who this process is, for leases; set when a shutdown was asked for.
-    holder: str = field(
-        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    )
+    holder: str = field(default_factory=new_holder)
+    # Leases between processes run on the real time, whatever ``clock`` says.
+    wall_clock: Callable[[], datetime] = utcnow
     stop: threading.Event = field(default_factory=threading.Event)
 
     @property

@@ -6,6 +6,8 @@ message and an exit code, without a traceback.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class DigestError(Exception):
     """Base class of every expected failure."""
@@ -83,6 +85,22 @@ class RequestRejected(DeliveryError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+class EditionBusy(DigestError):
+    """Another live process holds the edition's lease (it is being sent): this one
+    stands aside. Exit code 3, so that a cron wrapper notices."""
+
+    exit_code = 3
+
+    def __init__(self, edition: str, holder: str | None, until: datetime | None) -> None:
+        when = f" (its lease runs until {until:%H:%M:%S} UTC)" if until else ""
+        super().__init__(
+            f"edition {edition} is being sent by {holder or 'another process'}{when}; skipped"
+        )
+        self.edition = edition
+        self.holder = holder
+        self.until = until
 
 
 class StoreError(DigestError):

@@ -237,6 +237,7 @@ class RunReport:
     ambiguous_deliveries: int = 0
     skipped: bool = False  # another process was running the same edition
     held: bool = False  # the edition waits for an editor's approval
+    expired: bool = False  # the send stopped at the edition's deadline
     outbox: str | None = None
     preview: str | None = None
     web_version: str | None = None

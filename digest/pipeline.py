@@ -5,16 +5,17 @@ body lives in its package."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from digest.cleaning.articles import clean_all
 from digest.components import Components
-from digest.delivery.deliverer import DeliveryReport
+from digest.delivery.requests import DeliveryReport
 from digest.delivery.send import claim_for_sending, deliver_edition, ready_to_send
 from digest.editorial.edits import cap_edition, reapply
-from digest.errors import DigestError, SourceError
+from digest.errors import DigestError, EditionBusy, SourceError
 from digest.models import Article, Edition, RunReport, SentStory, local_period
 from digest.rendering.groups import render_groups
 from digest.rendering.outputs import write_preview, write_web_version
@@ -23,6 +24,7 @@ from digest.settings.editions import EditionSettings
 from digest.sources.collection import fetch_all, record_failure, record_not_modified, record_success
 from digest.sources.source import ConditionalSource
 from digest.store.editions import StoredEdition
+from digest.store.leases import Heartbeat
 from digest.store.runs import run_summary
 from digest.stories.story import make_story
 from digest.stories.updates import regroup
@@ -174,6 +176,8 @@ def send(
     retry_ambiguous: bool = False,
     timezone: str | None = None,
     on_batch: Callable[[int], None] | None = None,
+    deadline: datetime | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> DeliveryReport | None:
     """Deliver the edition to every subscriber the ledger says has not had it.
 
@@ -209,10 +213,14 @@ def send(
         due=due,
         retry_ambiguous=retry_ambiguous,
         timezone=timezone,
+        deadline=deadline,
+        should_stop=should_stop,
     )
 
 
-LEASE_TTL = timedelta(minutes=10)
+# An edition's lease lives this long unless renewed; its holder renews it every third
+# of that while it works, so a dead holder is noticed within it (at once on its host).
+EDITION_LEASE_TTL = timedelta(seconds=30)
 
 
 def run(
@@ -222,42 +230,117 @@ def run(
     *,
     timezone: str | None = None,
     due: datetime | None = None,
+    collect_first: bool = True,
 ) -> RunReport:
     """One whole cycle: collect, build this period's edition, preview, deliver.
 
-    Only one process runs an edition at a time (a lease in the database); the run
-    is recorded in the run history. ``timezone`` limits delivery to the subscribers
-    of one time zone (local-time delivery); ``due`` is when the edition is due.
+    Only one process sends an edition at a time (its lease); the run is recorded in
+    the run history, as skipped when another live process holds the edition.
+    ``timezone`` limits delivery to the subscribers of one time zone (local-time
+    delivery); ``due`` is when the edition is due. Catch-up resumes an unfinished
+    edition with ``collect_first=False``: build it if it is missing, send the rest.
     """
     config = c.settings.edition(edition_name)
     report = RunReport()
-    lease = f"edition:{config.name}"
-    run_id = c.store.runs.start("run", config.name, None, c.clock())
-    if not c.store.leases.acquire(lease, c.holder, LEASE_TTL, c.clock()):
-        report.skipped = True
-        report.notes.append(f"another process is running edition {config.name}; skipped")
-        c.store.runs.finish(run_id, "skipped", c.clock(), error=report.notes[-1])
-        return report
-
-    def renew(_: int) -> None:
-        c.store.leases.acquire(lease, c.holder, LEASE_TTL, c.clock())
-
-    try:
-        collect(c, report, progress)
+    kind = "run" if collect_first else "catch-up"
+    with _recorded(c, kind, config.name, timezone, report), edition_lease(c, config.name) as lease:
+        if collect_first:
+            collect(c, report, progress)
         stored = build(c, config.name, report, timezone=timezone)
         report.preview = str(write_preview(c.renderer, c.settings, stored.edition))
         report.web_version = str(write_web_version(c.renderer, c.settings, stored.edition))
-        send(c, stored, report, progress, due=due, timezone=timezone, on_batch=renew)
-    except DigestError as exc:
-        summary = run_summary(report)
-        c.store.runs.finish(run_id, "failed", c.clock(), error=str(exc), summary=summary)
-        raise
-    finally:
-        c.store.leases.release(lease, c.holder)
-    status = "held" if report.held else "ok" if report.failed_deliveries == 0 else "partial"
-    period = stored.edition.period
-    c.store.runs.finish(run_id, status, c.clock(), summary=run_summary(report), period=period)
+        deadline = config.deadline(stored.edition.period, timezone, due)
+        send(
+            c,
+            stored,
+            report,
+            progress,
+            due=due,
+            timezone=timezone,
+            deadline=deadline,
+            should_stop=lease.lost.is_set,
+        )
     return report
+
+
+def send_stored(
+    c: Components,
+    stored: StoredEdition,
+    report: RunReport,
+    progress: Progress = NO_PROGRESS,
+    *,
+    due: datetime | None = None,
+    retry_ambiguous: bool = False,
+) -> None:
+    """``digest send``: deliver a stored edition under its lease, recorded as a run;
+    raises :class:`EditionBusy` when another live process holds it."""
+    name = stored.edition.name
+    with _recorded(c, "send", name, None, report, busy="raise"), edition_lease(c, name) as lease:
+        fresh = c.store.editions.by_id(stored.id) or stored  # as it is now, under the lease
+        send(
+            c,
+            fresh,
+            report,
+            progress,
+            due=due,
+            retry_ambiguous=retry_ambiguous,
+            should_stop=lease.lost.is_set,
+        )
+
+
+@contextmanager
+def edition_lease(c: Components, name: str) -> Iterator[Heartbeat]:
+    """Hold the edition's lease (renewed while inside) or raise :class:`EditionBusy`."""
+    lease = Heartbeat(c.store.leases, f"edition:{name}", c.holder, EDITION_LEASE_TTL, c.wall_clock)
+    if not lease.start():
+        current = c.store.leases.current(lease.name, c.wall_clock())
+        raise EditionBusy(
+            name, current.holder if current else None, current.expires_at if current else None
+        )
+    try:
+        yield lease
+    finally:
+        lease.stop()
+
+
+@contextmanager
+def _recorded(
+    c: Components,
+    kind: str,
+    name: str,
+    timezone: str | None,
+    report: RunReport,
+    *,
+    busy: str = "skip",
+) -> Iterator[None]:
+    """The run in the run history: skipped (another process has the edition), failed
+    (a domain error, re-raised), held, expired, ok or partial."""
+    run_id = c.store.runs.start(kind, name, None, c.clock(), timezone)
+    try:
+        yield
+    except EditionBusy as exc:
+        report.skipped = True
+        report.notes.append(str(exc))
+        c.store.runs.finish(run_id, "skipped", c.clock(), error=str(exc))
+        if busy == "raise":
+            raise
+        return
+    except DigestError as exc:
+        c.store.runs.finish(
+            run_id, "failed", c.clock(), error=str(exc), summary=run_summary(report)
+        )
+        raise
+    status = (
+        "held"
+        if report.held
+        else "expired"
+        if report.expired
+        else "ok"
+        if report.failed_deliveries == 0
+        else "partial"
+    )
+    period = report.edition.partition("/")[2] if report.edition else None
+    c.store.runs.finish(run_id, status, c.clock(), summary=run_summary(report), period=period)
 
 
 def _describe(report: RunReport, stored: StoredEdition) -> None:

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from digest.delivery.deliverer import Deliverer, DeliveryPolicy
+from digest.delivery.deliverer import Deliverer
+from digest.delivery.requests import DeliveryPolicy
 from digest.delivery.transport import Envelope
 from digest.errors import (
     AmbiguousDeliveryError,

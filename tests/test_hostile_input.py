@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from digest.delivery.deliverer import Deliverer, DeliveryPolicy
+from digest.delivery.deliverer import Deliverer
+from digest.delivery.requests import DeliveryPolicy
 from digest.delivery.transport import Envelope, MemoryTransport
 from digest.models import Edition, Subscriber
 from digest.rendering.personal import RenderedEdition

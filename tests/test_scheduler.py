@@ -26,7 +26,8 @@ from digest import pipeline
 from digest.components import Components, build_components
 from digest.delivery.transport import Envelope, MemoryTransport
 from digest.models import RenderedMessage, Subscriber
-from digest.scheduler.plans import LeadTrigger, health, planned_jobs, schedule_table
+from digest.scheduler.health import health
+from digest.scheduler.plans import LeadTrigger, planned_jobs, schedule_table
 from digest.scheduler.wiring import JOB_TABLE, Runner, sync_jobs, wait_for_lease
 from digest.settings.config import load_settings
 from tests.conftest import Clock

@@ -20,7 +20,8 @@ from python_http_client.exceptions import BadRequestsError
 
 from digest import pipeline
 from digest.components import Components, build_components
-from digest.delivery.deliverer import Deliverer, DeliveryPolicy
+from digest.delivery.deliverer import Deliverer
+from digest.delivery.requests import DeliveryPolicy
 from digest.delivery.sendgrid import SendGridTransport, sendgrid_client
 from digest.delivery.transport import Envelope, Recipient
 from digest.errors import TransportAuthError

@@ -24,7 +24,7 @@ from digest.cli.common import (
 from digest.cli.report import print_report
 from digest.components import build_components, build_renderer
 from digest.editorial import actions
-from digest.errors import NotFoundError
+from digest.errors import EditionBusy, NotFoundError
 from digest.models import RunReport
 from digest.rendering.outputs import preview_message, write_preview
 from digest.serialise import edition_to_dict
@@ -47,7 +47,12 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """One whole cycle: collect, build this period's edition, preview, deliver."""
+    """One whole cycle: collect, build this period's edition, preview, deliver.
+
+    Exit codes: 0 everyone delivered, 1 some deliveries not done (failed, ambiguous,
+    pending after a stop), 2 a configuration or input error, 3 another live process
+    holds the edition (skipped; it says which and until when).
+    """
     settings = settings_from(config)
     if now is not None:
         moment = now if now.tzinfo else now.replace(tzinfo=UTC)
@@ -60,6 +65,9 @@ def run(
     finally:
         c.close()
     print_report(report)
+    if report.skipped:
+        err.print(f"[bold yellow]skipped:[/] {report.notes[-1]}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EditionBusy.exit_code)
     if report.failed_deliveries:
         raise typer.Exit(1)
 
@@ -197,7 +205,7 @@ def send(
     due = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
     with components_from(config) as c, progress_bar() as progress:
         stored = find_edition(c, edition)
-        pipeline.send(c, stored, report, progress, due=due, retry_ambiguous=retry_ambiguous)
+        pipeline.send_stored(c, stored, report, progress, due=due, retry_ambiguous=retry_ambiguous)
     print_report(report)
     if report.failed_deliveries:
         raise typer.Exit(1)

@@ -31,6 +31,7 @@ for command in (
     operations.serve,
     operations.scheduler,
     operations.runs,
+    operations.status,
 ):
     app.command()(command)
 app.add_typer(config.app, name="config")

@@ -49,6 +49,48 @@ def deliveries(
     out.print(table)
 
 
+def status(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="As JSON (as /healthz answers)")] = False,
+) -> None:
+    """Each edition of the current period: delivered, pending, failed, ambiguous, its
+    deadline and problems; and which scheduler holds the lease. Exit 1 when unhealthy."""
+    from digest.scheduler.health import health
+
+    with components_from(config) as c:
+        report = health(c, c.clock())
+    if as_json:
+        out.print_json(json.dumps(report))
+    else:
+        _print_status(report)
+    if not report["healthy"]:
+        raise typer.Exit(1)
+
+
+def _print_status(report: dict[str, object]) -> None:
+    scheduler = report["scheduler"]
+    assert isinstance(scheduler, dict)
+    holder = scheduler["holder"] or "none (no scheduler holds the lease)"
+    out.print(f"scheduler: {holder}", highlight=False)
+    table = Table(title="healthy" if report["healthy"] else "UNHEALTHY")
+    columns = ("edition", "status", "due", "deadline", "delivered", "pending", "failed")
+    for column in (*columns, "ambiguous", "problems"):
+        table.add_column(column, overflow="fold")
+    editions = report["editions"]
+    assert isinstance(editions, dict)
+    for name, e in editions.items():
+        state = "held for approval" if e["held_for_approval"] else str(e["status"] or "-")
+        table.add_row(
+            f"{name}/{e['period']}",
+            state,
+            str(e["last_due"] or "-"),
+            str(e["deadline"] or "-"),
+            *(str(e[k]) for k in ("delivered", "pending", "failed", "ambiguous")),
+            "; ".join(e["problems"]) or "-",
+        )
+    out.print(table)
+
+
 def _list_deliveries(rows: list[Delivery], as_json: bool) -> None:
     if as_json:
         data = [

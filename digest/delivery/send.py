@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from digest.components import Components
-from digest.delivery.deliverer import Deliverer, DeliveryReport
+from digest.delivery.deliverer import Deliverer
+from digest.delivery.requests import DeliveryReport
 from digest.links import preferences_url, unsubscribe_url
 from digest.models import DeliveryState, RunReport, Subscriber
 from digest.rendering.groups import sections_for
@@ -59,6 +60,8 @@ def deliver_edition(
     due: datetime | None = None,
     retry_ambiguous: bool = False,
     timezone: str | None = None,
+    deadline: datetime | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> DeliveryReport:
     """Deliver ``rendered`` (by section names) to every subscriber the ledger says has
     not had it; the edition is marked sent once nobody is left."""
@@ -71,7 +74,12 @@ def deliver_edition(
 
     before = c.store.ledger.counts(stored.id).get(DeliveryState.ACCEPTED.value, 0)
     deliverer = Deliverer(
-        c.store.ledger, c.transport, clock=c.clock, sleep=c.sleep, policy=c.delivery_policy
+        c.store.ledger,
+        c.transport,
+        clock=c.clock,
+        sleep=c.sleep,
+        policy=c.delivery_policy,
+        holder=c.holder,
     )
     outcome = deliverer.deliver(
         stored.id,
@@ -82,7 +90,8 @@ def deliver_edition(
         retry_ambiguous=retry_ambiguous,
         on_progress=advance,
         timezone=timezone,
-        should_stop=c.stop.is_set,
+        should_stop=lambda: c.stop.is_set() or should_stop(),
+        deadline=deadline,
     )
     if _tally(report, outcome, before) == 0:
         c.store.editions.set_status(stored.id, "sent")
@@ -103,4 +112,5 @@ def _tally(report: RunReport, outcome: DeliveryReport, before: int) -> int:
         report.notes.append(f"{outcome.rejected} address(es) rejected by the provider")
     if outcome.stopped:
         report.notes.append("stopped on request between batches; the rest stays pending")
+    report.expired = report.expired or outcome.expired
     return unfinished

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from digest.components import Components
+
+SCHEDULER_LEASE = "scheduler"  # held by the active scheduler
 
 
 class LeadTrigger(BaseTrigger):  # type: ignore[misc]
@@ -124,40 +125,3 @@ def schedule_table(c: Components, now: datetime) -> list[dict[str, str]]:
             }
         )
     return rows
-
-
-def health(c: Components, now: datetime) -> dict[str, Any]:
-    """Per edition: the last successful run, and whether one is overdue: its last due
-    time plus the misfire grace has passed with no successful run since, while this
-    installation was already running (before its first run, nothing is overdue)."""
-    grace = timedelta(minutes=c.settings.scheduler.misfire_grace_minutes)
-    lead = timedelta(minutes=c.settings.lead_minutes)
-    first = c.store.runs.first_start()
-    editions: dict[str, Any] = {}
-    for edition in c.settings.editions:
-        trigger = LeadTrigger(edition.schedule.cron, edition.schedule.timezone, lead)
-        last_due = trigger.last_due(now)
-        last = c.store.runs.last_success(edition.name)
-        started = last.started_at if last else None
-        latest = next(iter(c.store.runs.recent(1, edition=edition.name)), None)
-        # Waiting for an editor's approval is not a fault of the installation.
-        held = bool(
-            latest is not None
-            and latest.status == "held"
-            and (last_due is None or latest.started_at >= last_due - lead - grace)
-        )
-        overdue = bool(
-            last_due is not None
-            and first is not None
-            and first < last_due
-            and now > last_due + grace
-            and (started is None or started < last_due - lead - grace)
-            and not held
-        )
-        editions[edition.name] = {
-            "last_success": started.isoformat() if started else None,
-            "last_due": last_due.isoformat() if last_due else None,
-            "overdue": overdue,
-            "held_for_approval": held,
-        }
-    return {"healthy": not any(e["overdue"] for e in editions.values()), "editions": editions}

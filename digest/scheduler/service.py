@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -20,9 +20,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from digest.components import Components
 from digest.errors import DigestError
 from digest.scheduler import wiring
+from digest.scheduler.plans import SCHEDULER_LEASE
 from digest.scheduler.wiring import (
     APPROVAL_CHECK_MINUTES,
-    SCHEDULER_LEASE,
     Runner,
     make_scheduler,
     sync_jobs,
@@ -46,9 +46,10 @@ class Service:
     def run(self) -> None:
         """Until SIGTERM/SIGINT (or the lease is lost)."""
         c = self.c
-        c.store.subscribers.upsert(c.subscribers(), c.clock())
         if not wait_for_lease(c):
             return
+        # Under the lease: a second scheduler started at the same time syncs nothing.
+        c.store.subscribers.upsert(c.subscribers(), c.clock())
         wiring.set_runner(self.runner)
         self.scheduler = scheduler = make_scheduler(c)
         sync_jobs(scheduler, c)
@@ -65,9 +66,17 @@ class Service:
                 wiring.set_runner(None)
 
     def _add_process_jobs(self, scheduler: BlockingScheduler) -> None:
-        """Jobs of this process only (never in the job store): lease renewal, released
+        """Jobs of this process only (never in the job store): lease renewal, catch-up
+        of unfinished editions (at once, then every ``catch_up_seconds``), released
         approvals, new subscriber time zones."""
         every = {"jobstore": "process", "coalesce": True, "max_instances": 1}
+        scheduler.add_job(
+            lambda: self.runner.catch_up(),
+            IntervalTrigger(seconds=self.c.settings.scheduler.catch_up_seconds),
+            id="catch-up",
+            next_run_time=datetime.now(UTC),
+            **every,
+        )
         lease_every = max(1, self.ttl.total_seconds() / 3)
         scheduler.add_job(
             self._renew, IntervalTrigger(seconds=lease_every), id="lease", jobstore="process"
@@ -88,7 +97,7 @@ class Service:
     def _renew(self) -> None:
         current = self.runner.components
         if not current.store.leases.acquire(
-            SCHEDULER_LEASE, current.holder, self.ttl, current.clock()
+            SCHEDULER_LEASE, current.holder, self.ttl, current.wall_clock()
         ):
             log.error("lost the scheduler lease to another process; stopping")
             current.stop.set()

@@ -28,13 +28,15 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from digest import pipeline
 from digest.components import Components
-from digest.errors import DigestError
+from digest.errors import DigestError, TransportAuthError
 from digest.models import RunReport, local_period
-from digest.scheduler.plans import planned_jobs
+from digest.scheduler.alerts import Problem, check, notifier, problems
+from digest.scheduler.catchup import to_resume
+from digest.scheduler.health import health
+from digest.scheduler.plans import SCHEDULER_LEASE, planned_jobs
 
 log = logging.getLogger(__name__)
 
-SCHEDULER_LEASE = "scheduler"
 JOB_TABLE = "apscheduler_jobs"
 APPROVAL_CHECK_MINUTES = 2  # how soon a held edition goes out once approved
 
@@ -50,20 +52,39 @@ class Runner:
         self.components = components
         self.run_edition = run
 
-    def edition(self, name: str, timezone: str | None, fired: datetime | None = None) -> None:
+    def edition(
+        self,
+        name: str,
+        timezone: str | None,
+        fired: datetime | None = None,
+        *,
+        due: datetime | None = None,
+        collect_first: bool = True,
+    ) -> None:
         c = self.components
-        fired = fired or c.clock()
-        job = next(
-            (j for j in planned_jobs(c) if j.edition == name and j.timezone == timezone), None
-        )
-        due = job.trigger.due_after(fired) if job else None
+        if due is None:
+            fired = fired or c.clock()
+            job = next(
+                (j for j in planned_jobs(c) if j.edition == name and j.timezone == timezone), None
+            )
+            due = job.trigger.due_after(fired) if job else None
         try:
-            report = self.run_edition(c, name, timezone=timezone, due=due)
+            report = self.run_edition(
+                c, name, timezone=timezone, due=due, collect_first=collect_first
+            )
+        except TransportAuthError as exc:
+            log.error("edition %s stopped: %s", name, exc)
+            problem = Problem(f"auth:{name}", "auth", f"edition {name}: the send stopped: {exc}")
+            check(c, [problem], set(), notifier(c))
+            return
         except DigestError as exc:
             log.error("edition %s failed: %s", name, exc)
             return
+        if not report.skipped and c.store.alerts.resolve(f"auth:{name}", c.clock()):
+            log.warning("resolved: the provider takes the key again (%s)", name)
         log.info(
-            "edition %s%s: %d stories, %d delivered, %d already, %d not delivered%s",
+            "edition %s%s%s: %d stories, %d delivered, %d already, %d not delivered%s",
+            "catch-up of " if not collect_first else "",
             report.edition or name,
             f" ({timezone})" if timezone else "",
             report.stories,
@@ -95,6 +116,23 @@ class Runner:
                     "edition %s approved by %s; sending", stored.edition.key, stored.approved_by
                 )
                 self.edition(config.name, None)
+
+    def catch_up(self) -> None:
+        """Resume every unfinished edition of the current period (``scheduler.catchup``)."""
+        c = self.components
+        for job in to_resume(c, c.clock()):
+            log.warning(
+                "edition %s/%s%s is unfinished: resuming it (deadline %s)",
+                job.edition,
+                job.period,
+                f" ({job.timezone})" if job.timezone else "",
+                job.deadline.isoformat(),
+            )
+            self.edition(job.edition, job.timezone, due=job.due, collect_first=False)
+            if c.stop.is_set():
+                return
+        status = health(c, c.clock())
+        check(c, problems(c, status), {"deadline", "ambiguous", "source"}, notifier(c))
 
     def collect(self) -> None:
         c = self.components
@@ -196,10 +234,10 @@ def wait_for_lease(c: Components) -> bool:
     ttl = timedelta(seconds=c.settings.scheduler.lease_seconds)
     announced = False
     while not c.stop.is_set():
-        if c.store.leases.acquire(SCHEDULER_LEASE, c.holder, ttl, c.clock()):
+        if c.store.leases.acquire(SCHEDULER_LEASE, c.holder, ttl, c.wall_clock()):
             return True
         if not announced:
-            holder = c.store.leases.holder(SCHEDULER_LEASE, c.clock())
+            holder = c.store.leases.holder(SCHEDULER_LEASE, c.wall_clock())
             log.warning("another scheduler (%s) is running; standing by", holder)
             announced = True
         c.stop.wait(ttl.total_seconds() / 3)

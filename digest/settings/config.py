@@ -19,6 +19,7 @@ from digest.settings.delivery import DeliverySettings, SubscribersSettings
 from digest.settings.editions import EditionSettings, SectionSettings
 from digest.settings.fields import Frozen, resolve_path
 from digest.settings.services import (
+    AlertsSettings,
     LoggingSettings,
     SchedulerSettings,
     StorageSettings,
@@ -53,6 +54,7 @@ class Settings(Frozen):
     scheduler: SchedulerSettings = SchedulerSettings()
     fetching: FetchingSettings = FetchingSettings()
     logging: LoggingSettings = LoggingSettings()
+    alerts: AlertsSettings = AlertsSettings()
 
     _resolve_dirs = field_validator("templates_dir", "var_dir")(
         lambda v, info: resolve_path(v, info)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,18 @@ class ScheduleSettings(Frozen):
         except ValueError as exc:
             raise ValueError(f"bad cron expression {self.cron!r}: {exc}") from None
         return self
+
+
+_DURATION = re.compile(r"\s*(\d{1,5})\s*(m|min|h|d)\s*")
+_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def _duration(value: str) -> timedelta | None:
+    """'90m', '6h', '1d' as a time span; None when it is not one."""
+    found = _DURATION.fullmatch(value)
+    if found is None or int(found.group(1)) == 0:
+        return None
+    return timedelta(seconds=int(found.group(1)) * _UNITS[found.group(2)])
 
 
 class SectionSettings(Frozen):
@@ -51,6 +65,30 @@ class EditionSettings(Frozen):
     theme: Literal["classic", "paper"] = "classic"
     # Held (never sent, by the scheduler or `digest send`) until an editor approves it.
     requires_approval: bool = False
+    # Until when an unfinished send is resumed by itself (catch-up): "end-of-period"
+    # (local midnight after the edition's date), or a duration after the due time
+    # ("90m", "6h", "1d"). Past it the rest stays undelivered, and monitoring says so.
+    deliver_until: str = "end-of-period"
+
+    @field_validator("deliver_until")
+    @classmethod
+    def _deliver_until(cls, value: str) -> str:
+        if value != "end-of-period" and _duration(value) is None:
+            raise ValueError(
+                f"{value!r}: use 'end-of-period' or a duration such as '90m', '6h', '1d'"
+            )
+        return value
+
+    def deadline(self, period: str, timezone: str | None, due: datetime | None) -> datetime:
+        """The moment after which catch-up stops resuming the send of ``period``: a
+        duration after ``due``, else (and without a due time) the end of the period
+        in ``timezone`` (a delivery group's) or the edition's own."""
+        after = _duration(self.deliver_until)
+        if after is not None and due is not None:
+            return due.astimezone(UTC) + after
+        zone = ZoneInfo(timezone or self.schedule.timezone)
+        end = datetime.combine(date.fromisoformat(period) + timedelta(days=1), time(0), zone)
+        return end.astimezone(UTC)
 
     @field_validator("name")
     @classmethod

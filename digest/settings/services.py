@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from digest.settings.editions import ScheduleSettings
-from digest.settings.fields import HTTP_URL, Frozen, resolve_path
+from digest.settings.fields import HTTP_URL, Frozen, check_email, resolve_path
 
 
 class StorageSettings(Frozen):
@@ -85,6 +85,27 @@ class SchedulerSettings(Frozen):
     # the due time (cancellable); None: min_lead_minutes + 5 with SendGrid, 0 otherwise.
     lead_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # How often the active scheduler looks for unfinished editions to resume.
+    catch_up_seconds: int = Field(default=30, ge=5, le=60)
+
+
+class AlertsSettings(Frozen):
+    """Who is told when something needs attention, and when an unfinished edition
+    counts as late. Alerts fire once per problem; the log says when it is resolved."""
+
+    email: str | None = None  # sent through the configured transport, outside the ledger
+    webhook_url: str | None = None  # a JSON POST, retried
+    grace_minutes: int = Field(default=15, ge=1, le=24 * 60)  # after the due time
+    source_failures: int = Field(default=3, ge=1, le=100)  # runs in a row
+
+    _email = field_validator("email")(lambda v: check_email(v) if v is not None else None)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not HTTP_URL.match(value):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
 
 
 class LoggingSettings(Frozen):

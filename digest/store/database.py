@@ -23,12 +23,14 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
 from digest.errors import ConfigError
+from digest.store.alerts import AlertLog
 from digest.store.articles import ArticleStore
 from digest.store.desk import EditionEdits, Editors
 from digest.store.editions import EditionStore
 from digest.store.health import HealthLog
+from digest.store.leases import Leases
 from digest.store.ledger import Ledger
-from digest.store.runs import Leases, RunLog
+from digest.store.runs import RunLog
 from digest.store.subscribers import SubscriberStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -146,6 +148,7 @@ class Store:
         self.editors = Editors(engine)
         self.edits = EditionEdits(engine)
         self.health = HealthLog(engine)
+        self.alerts = AlertLog(engine)
 
     def close(self) -> None:
         self.engine.dispose()

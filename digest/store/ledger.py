@@ -5,7 +5,11 @@ batch id nobody else holds, so two processes never send the same row. Whatever
 happens after that is written back per batch: accepted, failed (tried again next
 run), rejected (the provider refused the address), ambiguous (may have been
 accepted; never retried without the operator) or back to pending (when a
-scheduled batch was cancelled, or nothing left this machine).
+scheduled batch was cancelled, or nothing left this machine), then with a
+``next_attempt_at`` after a back-off: rows waiting for it are not claimed, so they
+never hold up the others. Every claim counts as an attempt; a row at the attempt cap
+is not claimed again and ends ``failed`` with a note. An accepted answer is always
+recorded, whatever became of the row meanwhile.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, exists, func, insert, literal, select, update
+from sqlalchemy import Engine, and_, exists, func, insert, literal, or_, select, update
 
 from digest.models import Delivery, DeliveryState, Subscriber, SubscriberStatus
 from digest.store.schema import deliveries, editions, subscribers
@@ -86,19 +90,64 @@ class Ledger:
             updated_at=now,
         )
 
-    def requeue(self, edition_id: int, states: Sequence[DeliveryState], now: datetime) -> int:
-        """Put rows in ``states`` back to pending (failed at the start of a run;
-        ambiguous when the operator says so)."""
+    def requeue(
+        self,
+        edition_id: int,
+        states: Sequence[DeliveryState],
+        now: datetime,
+        max_attempts: int | None = None,
+    ) -> int:
+        """Put rows in ``states`` back to pending (failed ones below the attempt cap at
+        the start of a run; ambiguous ones when the operator says so)."""
+        where = and_(
+            deliveries.c.edition_id == edition_id,
+            deliveries.c.state.in_([s.value for s in states]),
+        )
+        if max_attempts is not None:
+            where = and_(where, deliveries.c.attempts < max_attempts)
+        return self._update(where, state=P, batch_id=None, send_at=None, updated_at=now)
+
+    def release(self, ids: Sequence[int], now: datetime, retry_at: datetime, why: str) -> int:
+        """Rows of a claim that did not go out back to pending, waiting until
+        ``retry_at`` (a back-off) before anyone claims them again."""
+        released = 0
+        for chunk in _chunks(ids, 500):
+            released += self._update(
+                and_(deliveries.c.id.in_(chunk), deliveries.c.state.in_([S, A])),
+                state=P,
+                batch_id=None,
+                send_at=None,
+                message_id=None,
+                next_attempt_at=retry_at,
+                error=why,
+                updated_at=now,
+            )
+        return released
+
+    def give_up(self, edition_id: int, max_attempts: int, now: datetime) -> int:
+        """Pending rows that reached the attempt cap: failed, with a note."""
         return self._update(
             and_(
                 deliveries.c.edition_id == edition_id,
-                deliveries.c.state.in_([s.value for s in states]),
+                deliveries.c.state == P,
+                deliveries.c.attempts >= max_attempts,
             ),
-            state=P,
-            batch_id=None,
-            send_at=None,
+            state=DeliveryState.FAILED.value,
+            error=f"gave up after {max_attempts} attempts",
             updated_at=now,
         )
+
+    def next_attempt(self, edition_id: int, max_attempts: int) -> datetime | None:
+        """When the earliest row waiting in back-off may be claimed; None when none waits."""
+        query = select(func.min(deliveries.c.next_attempt_at)).where(
+            deliveries.c.edition_id == edition_id,
+            deliveries.c.state == P,
+            deliveries.c.attempts < max_attempts,
+            deliveries.c.next_attempt_at.is_not(None),
+        )
+        with self.engine.connect() as conn:
+            value = conn.scalar(query)
+        return value if isinstance(value, datetime) else None
 
     def claim(
         self,
@@ -107,14 +156,25 @@ class Ledger:
         batch_id: str,
         now: datetime,
         send_at: datetime | None = None,
+        *,
+        holder: str | None = None,
+        max_attempts: int = 1_000_000,
     ) -> list[Claimed]:
-        """Take up to ``limit`` pending rows under ``batch_id`` (unique per claim)."""
+        """Take up to ``limit`` pending rows under ``batch_id`` (unique per claim):
+        rows not waiting in back-off and below the attempt cap, the least tried first
+        (so rows that keep failing never starve the others)."""
+        ready = or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
         with self.engine.begin() as conn:
             ids = list(
                 conn.scalars(
                     select(deliveries.c.id)
-                    .where(deliveries.c.edition_id == edition_id, deliveries.c.state == P)
-                    .order_by(deliveries.c.id)
+                    .where(
+                        deliveries.c.edition_id == edition_id,
+                        deliveries.c.state == P,
+                        deliveries.c.attempts < max_attempts,
+                        ready,
+                    )
+                    .order_by(deliveries.c.attempts, deliveries.c.id)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
                 )
@@ -129,6 +189,8 @@ class Ledger:
                     batch_id=batch_id,
                     send_at=send_at,
                     attempts=deliveries.c.attempts + 1,
+                    claimed_by=holder,
+                    next_attempt_at=None,
                     updated_at=now,
                 )
             )
@@ -151,14 +213,22 @@ class Ledger:
         message_id: str | None = None,
         error: str | None = None,
     ) -> None:
-        """Record the outcome of sending ``ids``; only rows still ``sending`` change."""
+        """Record the outcome of sending ``ids``: only rows still ``sending`` change,
+        except for an acceptance, which is recorded whatever the row became meanwhile
+        (the provider has the message: that fact is never thrown away)."""
         values: dict[str, object] = {"state": state.value, "error": error, "updated_at": now}
         if message_id is not None:
             values["message_id"] = message_id
         if state == DeliveryState.PENDING:
             values.update(batch_id=None, send_at=None)
+        states = [S, P, DeliveryState.FAILED.value, DeliveryState.AMBIGUOUS.value]
         for chunk in _chunks(ids, 500):
-            self._update(and_(deliveries.c.id.in_(chunk), deliveries.c.state == S), **values)
+            current = (
+                deliveries.c.state.in_(states)
+                if state == DeliveryState.ACCEPTED
+                else (deliveries.c.state == S)
+            )
+            self._update(and_(deliveries.c.id.in_(chunk), current), **values)
 
     def mark_batch(
         self, batch_id: str, state: DeliveryState, now: datetime, *, error: str | None = None
@@ -171,6 +241,37 @@ class Ledger:
         return self._update(
             and_(deliveries.c.batch_id == batch_id, deliveries.c.state.in_([S, A])), **values
         )
+
+    def unfinished(self, edition_id: int, max_attempts: int) -> int:
+        """Rows that may still go out: pending or in flight, or failed below the cap."""
+        query = select(func.count()).where(
+            deliveries.c.edition_id == edition_id,
+            or_(
+                deliveries.c.state.in_([P, S]),
+                and_(
+                    deliveries.c.state == DeliveryState.FAILED.value,
+                    deliveries.c.attempts < max_attempts,
+                ),
+            ),
+        )
+        with self.engine.connect() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def missing(self, edition_id: int, timezone: str | None = None) -> int:
+        """Active subscribers (of ``timezone``) with no row for this edition yet."""
+        query = select(func.count()).where(
+            subscribers.c.status == SubscriberStatus.ACTIVE.value,
+            ~exists().where(
+                and_(
+                    deliveries.c.edition_id == edition_id,
+                    deliveries.c.email == subscribers.c.email,
+                )
+            ),
+        )
+        if timezone is not None:
+            query = query.where(subscribers.c.timezone == timezone)
+        with self.engine.connect() as conn:
+            return int(conn.scalar(query) or 0)
 
     def in_flight(self, edition_id: int) -> list[InFlight]:
         with self.engine.connect() as conn:

@@ -1,25 +1,17 @@
-"""Run history and leases.
-
-A lease is a row naming its holder and an expiry: whoever holds an unexpired lease
-may act (run the scheduler, send an edition); others wait. Taking one is a single
-conditional UPDATE or an INSERT that the primary key lets only one process win, so
-it works the same on SQLite and PostgreSQL. A holder that dies stops renewing and
-its lease lapses.
-"""
+"""Run history: every collection, edition run and send, with its outcome."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, insert, select, update
 
 from digest.models import RunReport
 from digest.store.health import FAILURE_STREAK_ALERT
-from digest.store.schema import leases, runs
+from digest.store.schema import runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +31,43 @@ class RunLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def start(self, kind: str, edition: str | None, period: str | None, now: datetime) -> int:
+    def start(
+        self,
+        kind: str,
+        edition: str | None,
+        period: str | None,
+        now: datetime,
+        timezone: str | None = None,
+    ) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
                 insert(runs).values(
-                    kind=kind, edition=edition, period=period, started_at=now, status="running"
+                    kind=kind,
+                    edition=edition,
+                    period=period,
+                    timezone=timezone,
+                    started_at=now,
+                    status="running",
                 )
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def started_since(
+        self, edition: str, timezone: str | None, since: datetime, *, any_group: bool = False
+    ) -> bool:
+        """Whether a run of the edition (of that delivery group, or of any with
+        ``any_group``) started at or after ``since``: its job fired, whatever became
+        of the run."""
+        query = select(runs.c.id).where(
+            runs.c.edition == edition,
+            runs.c.kind.in_(["run", "catch-up", "send"]),
+            runs.c.started_at >= since,
+        )
+        if not any_group:
+            group = runs.c.timezone.is_(None) if timezone is None else runs.c.timezone == timezone
+            query = query.where(group)
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
 
     def finish(
         self,
@@ -118,46 +139,6 @@ def _record(row: Any) -> RunRecord:
         summary=json.loads(row.summary) if row.summary else {},
         error=row.error,
     )
-
-
-class Leases:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def acquire(self, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
-        """Take or renew ``name`` for ``holder`` until ``now + ttl``; False when another
-        holder's lease has not expired."""
-        expires = now + ttl
-        with self.engine.begin() as conn:
-            taken = conn.execute(
-                update(leases)
-                .where(
-                    leases.c.name == name,
-                    or_(leases.c.holder == holder, leases.c.expires_at < now),
-                )
-                .values(holder=holder, expires_at=expires)
-            )
-            if taken.rowcount:
-                return True
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(leases).values(name=name, holder=holder, expires_at=expires))
-        except IntegrityError:
-            return False  # someone else holds it (or just took it)
-        return True
-
-    def release(self, name: str, holder: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(leases).where(and_(leases.c.name == name, leases.c.holder == holder))
-            )
-
-    def holder(self, name: str, now: datetime) -> str | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(leases.c.holder).where(leases.c.name == name, leases.c.expires_at >= now)
-            ).first()
-        return str(row.holder) if row else None
 
 
 def run_summary(report: RunReport) -> dict[str, object]:

@@ -98,6 +98,9 @@ deliveries = Table(
     # The claim a row was sent under: a provider batch id (scheduled sends) or a local id.
     Column("batch_id", String(100)),
     Column("send_at", UTCDateTime()),
+    # A row put back after a failed or cancelled attempt waits until then (back-off).
+    Column("next_attempt_at", UTCDateTime()),
+    Column("claimed_by", String(200)),  # the lease holder of the last claim
     UniqueConstraint("edition_id", "email", name="uq_deliveries_edition_email"),
     Index("ix_deliveries_edition_state", "edition_id", "state"),
     Index("ix_deliveries_batch", "batch_id"),
@@ -145,6 +148,7 @@ runs = Table(
     Column("kind", String(16), nullable=False),  # run | collect | send
     Column("edition", String(63)),
     Column("period", String(32)),
+    Column("timezone", String(64)),  # the local-time delivery group, if it was one's
     Column("started_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime()),
     Column("status", String(16), nullable=False),  # running | ok | failed | skipped
@@ -216,4 +220,28 @@ edition_edits = Table(
     Column("data", Text, nullable=False),  # the editor's changes to one story, as JSON
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("updated_by", String(320)),
+)
+
+# One row per problem monitoring found (an edition past its deadline, a send stopped on
+# a refused key, ambiguous deliveries, a source failing run after run): notified once,
+# resolved once.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("notified_at", UTCDateTime()),
+    Column("resolved_at", UTCDateTime()),
+)
+
+# Hits of the web app's rate limits (sign-in, sign-up), shared by every web process.
+rate_hits = Table(
+    "rate_hits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(400), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_rate_hits_key_at", "key", "at"),
 )

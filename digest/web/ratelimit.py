@@ -1,6 +1,6 @@
-"""A small in-process rate limiter (sliding window per key), for the login and
-sign-up forms. One process serves the app (``digest serve``); several processes
-would each count on their own, which only makes the limit looser."""
+"""Rate limits for the login and sign-up forms: one small Protocol, and a sliding
+window per key kept in this process (the app uses the database's, shared by every
+web process: ``store.limits``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """A rate limit per key: in this process (:class:`RateLimiter`) or in the
+    database (``store.limits.DatabaseLimiter``, shared by every web process)."""
+
+    def allow(self, key: str) -> bool: ...
+
+    def blocked(self, key: str) -> bool: ...
+
+    def hit(self, key: str) -> None: ...
+
+    def retry_after(self, key: str) -> int: ...
 
 
 class RateLimiter:

@@ -13,12 +13,15 @@ from starlette.requests import Request
 from digest.components import Components
 from digest.delivery.events import WebhookVerifier
 from digest.models import RenderedMessage
-from digest.web.ratelimit import RateLimiter
+from digest.store.limits import RateHits
+from digest.web.ratelimit import Limiter
 
 PREVIEWS_KEPT = 8
 # Sign-up POSTs per client address, and confirmation emails per address asked for (so
 # that nobody can flood someone else's inbox from many addresses).
 SIGNUPS_PER_CLIENT = (5, 10 * 60)
+LOGINS_PER_CLIENT = (10, 15 * 60)
+LOGIN_FAILURES = (5, 15 * 60)
 MAILS_PER_ADDRESS = (3, 60 * 60)
 
 
@@ -54,24 +57,29 @@ class WebState:
     zones: list[str]  # the time zones a subscriber picks from
     # Desk sign-in: all attempts per client address; failures per account and
     # address, so that a stranger's wrong guesses never lock the real editor out.
-    logins: RateLimiter = field(default_factory=lambda: RateLimiter(limit=10, window=15 * 60))
-    login_failures: RateLimiter = field(
-        default_factory=lambda: RateLimiter(limit=5, window=15 * 60)
-    )
-    signups: RateLimiter = field(default_factory=lambda: RateLimiter(*SIGNUPS_PER_CLIENT))
-    mails: RateLimiter = field(default_factory=lambda: RateLimiter(*MAILS_PER_ADDRESS))
+    logins: Limiter
+    login_failures: Limiter
+    signups: Limiter
+    mails: Limiter
     previews: PreviewCache = field(default_factory=PreviewCache)
 
 
 def make_state(c: Components) -> WebState:
     key = c.settings.delivery.sendgrid.webhook_public_key
     sections = list(dict.fromkeys(s.name for e in c.settings.editions for s in e.sections))
+    # Counted in the database: two web processes behind a load balancer (or a
+    # restart) do not double the allowance.
+    hits = RateHits(c.store.engine, c.wall_clock)
     return WebState(
         c=c,
         signing_key=c.signing_key(),
         webhook=WebhookVerifier(key) if key else None,
         sections=sections,
         zones=time_zones(),
+        logins=hits.limiter("login", *LOGINS_PER_CLIENT),
+        login_failures=hits.limiter("login-failure", *LOGIN_FAILURES),
+        signups=hits.limiter("signup", *SIGNUPS_PER_CLIENT),
+        mails=hits.limiter("signup-mail", *MAILS_PER_ADDRESS),
     )
 
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from digest.delivery.events import WebhookRejected, apply_events, parse_events
-from digest.scheduler.plans import health
+from digest.scheduler.health import health
 from digest.web.state import web
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,77 @@
+"""Catch-up: the active scheduler finishes, by itself, every edition of the current
+period whose send was started and not finished (a deploy, a crash, a node lost
+mid-send), until the edition's deadline (``deliver_until``).
+
+An edition job counts as started when a run of it (or of its local-time group)
+began at or after its firing time; one that never fired is left to APScheduler's
+misfire grace, as before (a scheduler down all day sends no stale edition). A
+started job is unfinished while its edition is missing or still a draft (the run
+died before sending), or while its ledger has rows that may still go out, or
+subscribers of its group not yet in the ledger. Held editions are never resumed
+before an editor approves them (``Runner.release_approved`` sends those). The due
+time is the job's own, so batches scheduled with SendGrid for it still arrive on time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from digest.components import Components
+from digest.models import local_period
+from digest.scheduler.plans import PlannedJob, planned_jobs
+from digest.settings.editions import EditionSettings
+
+# A run recorded this long before the firing time still belongs to it (clock skew).
+STARTED_SLACK = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    edition: str
+    timezone: str | None  # a local-time delivery group
+    due: datetime
+    period: str
+    deadline: datetime
+
+
+def current_due(job: PlannedJob, now: datetime) -> datetime | None:
+    """The due time of the job's latest firing at or before ``now``."""
+    return job.trigger.last_due(now + job.trigger.lead)
+
+
+def to_resume(c: Components, now: datetime) -> list[Resume]:
+    """Every edition job of the current period to resume now, oldest due first."""
+    found = []
+    for job in planned_jobs(c):
+        if job.kind != "edition" or job.edition is None:
+            continue
+        due = current_due(job, now)
+        if due is None:
+            continue
+        config = c.settings.edition(job.edition)
+        period = local_period(due, job.timezone or config.schedule.timezone)
+        deadline = config.deadline(period, job.timezone, due)
+        if now < deadline and _unfinished(c, config, job, due, period):
+            found.append(Resume(job.edition, job.timezone, due, period, deadline))
+    return sorted(found, key=lambda r: (r.due, r.edition, r.timezone or ""))
+
+
+def _unfinished(
+    c: Components, config: EditionSettings, job: PlannedJob, due: datetime, period: str
+) -> bool:
+    fired = due - job.trigger.lead - STARTED_SLACK
+    if not c.store.runs.started_since(config.name, job.timezone, fired):
+        return False
+    stored = c.store.editions.get(config.name, period)
+    if stored is None:
+        return True
+    if stored.status == "draft":
+        return not config.requires_approval  # a held draft waits for its editor
+    if stored.status == "approved":
+        return False  # released by the approvals check
+    if c.store.ledger.unfinished(stored.id, c.settings.delivery.max_attempts) > 0:
+        return True
+    if stored.status == "sending" or job.timezone is not None:
+        return c.store.ledger.missing(stored.id, job.timezone) > 0
+    return False
