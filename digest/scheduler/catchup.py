@@ -1,15 +1,17 @@
 """Catch-up: the active scheduler finishes, by itself, every edition of the current
-period whose send was started and not finished (a deploy, a crash, a node lost
-mid-send), until the edition's deadline (``deliver_until``).
+period whose send was started and not finished (a deploy, a crash, a node lost mid-
+send), until the edition's deadline (``deliver_until``).
 
-An edition job counts as started when a run of it (or of its local-time group)
-began at or after its firing time; one that never fired is left to APScheduler's
-misfire grace, as before (a scheduler down all day sends no stale edition). A
-started job is unfinished while its edition is missing or still a draft (the run
-died before sending), or while its ledger has rows that may still go out, or
-subscribers of its group not yet in the ledger. Held editions are never resumed
-before an editor approves them (``Runner.release_approved`` sends those). The due
-time is the job's own, so batches scheduled with SendGrid for it still arrive on time.
+An edition job counts as started when a run of it (or of its local-time group) began
+at or after its firing time. One that never fired (no scheduler was up at its time, or
+a restart replaced its next run) is run whole while its due time is less than the
+misfire grace ago: down at 07:00 and back at 07:20 still sends, down all day sends no
+stale edition. A started job is unfinished while its edition is missing or still a
+draft (the run died before sending), or while its ledger has rows that may still go
+out, or subscribers of its group not yet in the ledger. Held editions are never
+resumed before an editor approves them (``Runner.release_approved`` sends those). The
+due time is the job's own, so batches scheduled with SendGrid for it still arrive on
+time.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Resume:
     due: datetime
     period: str
     deadline: datetime
+    missed: bool = False  # it never fired: run it whole (collect first)
 
 
 def current_due(job: PlannedJob, now: datetime) -> datetime | None:
@@ -52,17 +55,19 @@ def to_resume(c: Components, now: datetime) -> list[Resume]:
         config = c.settings.edition(job.edition)
         period = local_period(due, job.timezone or config.schedule.timezone)
         deadline = config.deadline(period, job.timezone, due)
-        if now < deadline and _unfinished(c, config, job, due, period):
+        if now >= deadline:
+            continue
+        fired = due - job.trigger.lead - STARTED_SLACK
+        if not c.store.runs.started_since(config.name, job.timezone, fired):
+            grace = timedelta(minutes=c.settings.scheduler.misfire_grace_minutes)
+            if now <= due + grace:
+                found.append(Resume(job.edition, job.timezone, due, period, deadline, True))
+        elif _unfinished(c, config, job, period):
             found.append(Resume(job.edition, job.timezone, due, period, deadline))
     return sorted(found, key=lambda r: (r.due, r.edition, r.timezone or ""))
 
 
-def _unfinished(
-    c: Components, config: EditionSettings, job: PlannedJob, due: datetime, period: str
-) -> bool:
-    fired = due - job.trigger.lead - STARTED_SLACK
-    if not c.store.runs.started_since(config.name, job.timezone, fired):
-        return False
+def _unfinished(c: Components, config: EditionSettings, job: PlannedJob, period: str) -> bool:
     stored = c.store.editions.get(config.name, period)
     if stored is None:
         return True

@@ -46,15 +46,15 @@ class Service:
     def run(self) -> None:
         """Until SIGTERM/SIGINT (or the lease is lost)."""
         c = self.c
-        if not wait_for_lease(c):
-            return
-        # Under the lease: a second scheduler started at the same time syncs nothing.
-        c.store.subscribers.upsert(c.subscribers(), c.clock())
-        wiring.set_runner(self.runner)
-        self.scheduler = scheduler = make_scheduler(c)
-        sync_jobs(scheduler, c)
-        self._add_process_jobs(scheduler)
-        with _signals(c.stop.set, self.reload_requested.set):
+        with _signals(c.stop.set, self.reload_requested.set):  # a standby stops cleanly too
+            if not wait_for_lease(c):
+                return
+            # Under the lease: a second scheduler started at the same time syncs nothing.
+            c.store.subscribers.upsert(c.subscribers(), c.clock())
+            wiring.set_runner(self.runner)
+            self.scheduler = scheduler = make_scheduler(c)
+            sync_jobs(scheduler, c)
+            self._add_process_jobs(scheduler)
             threading.Thread(target=self._control, name="scheduler-control", daemon=True).start()
             for job in scheduler.get_jobs():
                 log.info("scheduled %s", job.name)

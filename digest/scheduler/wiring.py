@@ -122,13 +122,14 @@ class Runner:
         c = self.components
         for job in to_resume(c, c.clock()):
             log.warning(
-                "edition %s/%s%s is unfinished: resuming it (deadline %s)",
+                "edition %s/%s%s %s (deadline %s)",
                 job.edition,
                 job.period,
                 f" ({job.timezone})" if job.timezone else "",
+                "missed its firing: running it" if job.missed else "is unfinished: resuming it",
                 job.deadline.isoformat(),
             )
-            self.edition(job.edition, job.timezone, due=job.due, collect_first=False)
+            self.edition(job.edition, job.timezone, due=job.due, collect_first=job.missed)
             if c.stop.is_set():
                 return
         status = health(c, c.clock())
