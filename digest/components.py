@@ -18,7 +18,7 @@ from digest.errors import ConfigError
 from digest.models import Subscriber
 from digest.rendering.renderer import Renderer
 from digest.settings.config import Settings
-from digest.settings.sources import SourceSettings
+from digest.settings.sources import FetchingSettings, SourceSettings
 from digest.sources.feed import FeedSource
 from digest.sources.folder import FolderSource
 from digest.sources.http import Fetcher, FetchPolicy, Resolver, make_client, resolve
@@ -124,6 +124,22 @@ def build_source(config: SourceSettings, fetcher: Fetcher) -> Source:
     )
 
 
+def build_fetcher(
+    fetching: FetchingSettings, client: httpx.Client, resolver: Resolver = resolve
+) -> Fetcher:
+    """The Fetcher every source (and a feed list imported from a URL) goes through."""
+    return Fetcher(
+        client,
+        FetchPolicy(
+            per_host=fetching.per_host,
+            per_host_delay=fetching.per_host_delay_seconds,
+            retries=fetching.retries,
+            max_bytes=fetching.max_bytes,
+        ),
+        resolver=resolver,
+    )
+
+
 def build_renderer(settings: Settings) -> Renderer:
     return Renderer(
         settings.templates_dir,
@@ -175,18 +191,8 @@ def build_components(
 ) -> Components:
     """The configured parts; ``transport``, ``client`` and ``resolver`` (the name
     look-up behind the address checks) replace the configured ones."""
-    fetching = settings.fetching
-    client = client or make_client(fetching.timeout_seconds)
-    fetcher = Fetcher(
-        client,
-        FetchPolicy(
-            per_host=fetching.per_host,
-            per_host_delay=fetching.per_host_delay_seconds,
-            retries=fetching.retries,
-            max_bytes=fetching.max_bytes,
-        ),
-        resolver=resolver,
-    )
+    client = client or make_client(settings.fetching.timeout_seconds)
+    fetcher = build_fetcher(settings.fetching, client, resolver)
     return Components(
         settings=settings,
         store=open_store(settings.storage.url),

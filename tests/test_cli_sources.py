@@ -1,12 +1,15 @@
-"""`digest sources import` and `digest sources status` as users call them."""
+"""`digest sources import`, `export` and `status` as users call them."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from digest.settings.config import load_settings
+from tests.conftest import LocalServer
 from tests.test_cli import digest
 
 pytestmark = pytest.mark.slow
@@ -28,7 +31,8 @@ def test_import_appends_checked_sources_and_skips_known_ones(project: Path) -> N
     before = project.read_text()
     result = digest("sources", "import", str(opml), "--config", str(project))
     assert result.returncode == 0, result.stderr
-    assert f"2 added, 1 skipped: appended to {project}" in result.stdout
+    found = "2 feeds found, 2 added, 0 skipped; 1 outline without xmlUrl"
+    assert f"{found}: appended to {project}" in result.stdout
     assert "skipped 'Just a site' <https://site.example/>: no xmlUrl, not a feed" in result.stderr
     after = project.read_text()
     assert after.startswith(before) and "# Imported from feeds.opml on " in after
@@ -42,7 +46,7 @@ def test_import_appends_checked_sources_and_skips_known_ones(project: Path) -> N
 
     again = digest("sources", "import", str(opml), "--config", str(project))
     assert again.returncode == 0, again.stderr
-    assert "0 added, 3 skipped; nothing to write" in again.stderr
+    assert "2 feeds found, 0 added, 2 skipped; 1 outline without xmlUrl; nothing to" in again.stderr
     assert (
         "'Ball News' <https://ball.example/rss>: already configured as 'Ball News'" in again.stderr
     )
@@ -55,7 +59,7 @@ def test_import_can_print_or_write_elsewhere(project: Path) -> None:
     before = project.read_text()
     printed = digest("sources", "import", str(opml), "--config", str(project), "--out", "-")
     assert printed.returncode == 0, printed.stderr
-    assert printed.stdout.count("[[sources]]") == 2 and "2 added, 1 skipped" in printed.stderr
+    assert printed.stdout.count("[[sources]]") == 2 and "2 added, 0 skipped" in printed.stderr
     other = project.parent / "more-sources.toml"
     written = digest("sources", "import", str(opml), "--config", str(project), "--out", str(other))
     assert written.returncode == 0, written.stderr
@@ -70,6 +74,88 @@ def test_bad_opml_is_a_clear_error(project: Path) -> None:
     assert result.returncode == 2
     assert f"{opml}: line 5, column 3: mismatched tag" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_file_with_bare_ampersands_imports_every_feed(project: Path) -> None:
+    opml = Path(__file__).parent / "opml" / "bare-ampersands.opml"
+    listed = opml.read_text(encoding="utf-8").count("<outline type=")
+    result = digest("sources", "import", str(opml), "--config", str(project))
+    assert result.returncode == 0, result.stderr
+    assert f"{listed} feeds found, {listed} added, 0 skipped: appended" in result.stdout
+    assert result.stderr.count("repaired") == 1
+    assert re.search(
+        r"repaired line 9: bare '&' read as '&amp;' \(and [\d,]+ more\)", result.stderr
+    )
+    sources = load_settings(project, {}).sources
+    assert len(sources) == 4 + listed
+    assert all("&" in s.url for s in sources[4:] if s.url)
+
+
+def test_a_url_on_a_private_address_is_one_line_and_exit_2(
+    project: Path, local_server: LocalServer
+) -> None:
+    url = local_server.serve("/feeds.opml", OPML)
+    before = project.read_text()
+    result = digest("sources", "import", url, "--config", str(project))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {url}: refused to fetch {url}: 127.0.0.1 is 127.0.0.1, a private or local "
+        "address; a feed list is fetched from public addresses only"
+    ]
+    assert local_server.requests == [] and project.read_text() == before
+
+
+def test_export_then_import_into_an_empty_config_gives_the_same_sources(project: Path) -> None:
+    project.write_text(
+        project.read_text()
+        + """
+[[sources]]
+name = "Ball & Chain"
+kind = "feed"
+url = "https://ball.example/spip.php?page=backend&lang=en"
+topic = "Sport"
+language = "en"
+
+[[sources]]
+name = "Gadgets <daily>"
+kind = "feed"
+url = "https://gadgets.example/feed"
+topic = "Technology"
+
+[[sources]]
+name = "No topic"
+kind = "feed"
+url = "https://plain.example/atom.xml"
+"""
+    )
+    exported = project.parent / "ours.opml"
+    result = digest("sources", "export", str(exported), "--config", str(project))
+    assert result.returncode == 0, result.stderr
+    assert f"3 feeds exported, 4 sources left out: written to {exported}" in result.stdout
+    assert "left out 'Saved articles': a folder source, not a feed URL" in result.stderr
+    printed = digest("sources", "export", "-", "--config", str(project))
+    assert printed.returncode == 0, printed.stderr
+
+    def undated(text: str) -> str:
+        return re.sub(r"<dateCreated>.*</dateCreated>", "", text)
+
+    assert undated(printed.stdout) == undated(exported.read_text(encoding="utf-8"))
+
+    # The shipped config without its sources is the empty one.
+    text = project.read_text()
+    empty = project.parent / "empty.toml"
+    empty.write_text(re.sub(r"\[\[sources\]\]\n(?:(?!\[).*\n|\n)*", "", text))
+    assert load_settings(empty, {}).sources == ()
+    imported = digest("sources", "import", str(exported), "--config", str(empty))
+    assert imported.returncode == 0, imported.stderr
+    assert "3 feeds found, 3 added, 0 skipped: appended" in imported.stdout
+    assert "repaired" not in imported.stderr
+
+    def feeds(path: Path) -> list[tuple[str, str | None, str | None, str | None]]:
+        sources = load_settings(path, {}).sources
+        return [(s.name, s.url, s.topic, s.language) for s in sources if s.url]
+
+    assert feeds(empty) == feeds(project) and len(feeds(empty)) == 3
 
 
 def test_status_lists_each_source_and_flags_a_failing_one(project: Path) -> None:

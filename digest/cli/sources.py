@@ -1,11 +1,13 @@
-"""``digest sources``: import a feed list (OPML) into the configuration, and each
-source's health. Registered by :mod:`digest.cli.main`."""
+"""``digest sources``: import a feed list (OPML, a file or a URL) into the
+configuration, export the configured feeds as OPML, and each source's health.
+Registered by :mod:`digest.cli.main`."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,41 +18,63 @@ from rich.markup import escape
 from rich.table import Table
 
 from digest.cli.common import ConfigOption, components_from, err, out, settings_from
+from digest.components import build_fetcher
 from digest.errors import ConfigError
-from digest.settings.config import load_settings
-from digest.sources.opml import plan_import, read_opml, sources_toml
+from digest.settings.config import Settings, load_settings
+from digest.sources.http import make_client
+from digest.sources.opml import (
+    FeedList,
+    export_opml,
+    fetch_opml,
+    is_url,
+    plan_import,
+    read_opml,
+    sources_toml,
+)
 from digest.store.health import FAILURE_STREAK_ALERT, SourceHealth
 
-app = typer.Typer(help="Import and inspect the sources.", no_args_is_help=True)
+app = typer.Typer(help="Import, export and inspect the sources.", no_args_is_help=True)
 
 
 @app.command("import")
 def sources_import(
-    opml_file: Annotated[Path, typer.Argument(help="An OPML feed list (a feed reader's export)")],
+    location: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE_OR_URL", help="An OPML feed list (a feed reader's export), or its URL"
+        ),
+    ],
     config: ConfigOption = None,
     out_file: Annotated[
         Path | None,
         typer.Option(
             "--out",
-            help="Append the new [[sources]] to this file instead of the config ('-': print them)",
+            help="Append the new \\[\\[sources]] to this file instead of the config "
+            "('-': print them)",
         ),
     ] = None,
 ) -> None:
-    """Add the feeds of an OPML file to the configuration as [[sources]].
+    """Add the feeds of an OPML file (or URL) to the configuration as \\[\\[sources]].
 
-    Feeds already configured (same URL) or listed twice are skipped and reported; the
-    config is checked with the new sources before it is written.
+    What real exports get wrong (a bare '&' in a URL, HTML entities, a wrong
+    encoding) is repaired and reported with its line; feeds already configured
+    (same URL) or listed twice are skipped and reported; the config is checked with
+    the new sources before it is written.
     """
     settings = settings_from(config)
-    plan = plan_import(read_opml(opml_file), settings)
+    feed_list = _read_feed_list(location, settings)
+    plan = plan_import(feed_list.feeds, settings)
+    for line in feed_list.repairs:
+        err.print(f"[yellow]repaired[/] {escape(line)}", highlight=False, soft_wrap=True)
     for line in plan.skipped:
         err.print(f"[yellow]skipped[/] {escape(line)}", highlight=False, soft_wrap=True)
-    counts = f"{len(plan.added)} added, {len(plan.skipped)} skipped"
+    counts = plan.summary()
     if not plan.added:
         err.print(f"{counts}; nothing to write", highlight=False)
         return
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    block = sources_toml(plan.added, comment=f"Imported from {opml_file.name} on {stamp}")
+    name = location if is_url(location) else Path(location).name
+    block = sources_toml(plan.added, comment=f"Imported from {name} on {stamp}")
     if out_file == Path("-"):
         typer.echo(block, nl=False)
         err.print(counts, highlight=False)
@@ -64,6 +88,43 @@ def sources_import(
         return
     _append_checked(settings.config_path, block)
     out.print(f"{counts}: appended to {settings.config_path}", highlight=False)
+
+
+def _read_feed_list(location: str, settings: Settings) -> FeedList:
+    if not is_url(location):
+        return read_opml(Path(location))
+    with make_client(settings.fetching.timeout_seconds) as client:
+        return fetch_opml(location, build_fetcher(settings.fetching, client))
+
+
+@app.command("export")
+def sources_export(
+    out_file: Annotated[
+        Path, typer.Argument(metavar="FILE.opml", help="Where to write the OPML ('-': print it)")
+    ],
+    config: ConfigOption = None,
+) -> None:
+    """Write every configured feed as OPML 2.0, in folders named after their topics.
+
+    Pages, folders and feeds read from a file are left out, each named.
+    """
+    settings = settings_from(config)
+    export = export_opml(settings.sources, title=settings.name, now=datetime.now(UTC))
+    for line in export.left_out:
+        err.print(f"[yellow]left out[/] {escape(line)}", highlight=False, soft_wrap=True)
+    counts = f"{export.exported} feeds exported, {len(export.left_out)} sources left out"
+    if out_file == Path("-"):
+        sys.stdout.buffer.write(export.document)
+        sys.stdout.buffer.flush()
+        err.print(counts, highlight=False)
+        return
+    if out_file.resolve() == settings.config_path.resolve():
+        raise typer.BadParameter("that is the config file", param_hint="FILE.opml")
+    try:
+        out_file.write_bytes(export.document)
+    except OSError as exc:
+        raise ConfigError(f"cannot write: {exc.strerror}", path=str(out_file)) from None
+    out.print(f"{counts}: written to {out_file}", highlight=False)
 
 
 def _append_checked(config_path: Path, block: str) -> None:

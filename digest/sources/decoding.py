@@ -76,7 +76,7 @@ def binary_kind(body: bytes, content_type: str) -> str | None:
         return "an MP4/ISO media file"
     if _bom(head) or any(head.startswith(p) for p, _ in _UTF16_XML):
         return None
-    charset = _lookup(_charset_param(content_type))
+    charset = codec_name(_charset_param(content_type))
     if charset and charset.startswith(("utf_16", "utf_32")):
         return None
     if b"\x00" in head:
@@ -94,42 +94,49 @@ def decode(body: bytes, content_type: str, *, source: str, origin: str) -> str:
 
 def decode_text(body: bytes, content_type: str = "") -> str:
     """Decode with the charset rules of the module docstring; never raises."""
+    return decode_text_as(body, content_type)[0]
+
+
+def decode_text_as(body: bytes, content_type: str = "") -> tuple[str, str]:
+    """:func:`decode_text`, and the codec it read the bytes with (a Python codec name
+    as :func:`codec_name` spells it: ``utf_8``, ``cp1252``, ``utf_16_le`` ...)."""
     if not body:
-        return ""
+        return "", "ascii"
     bom = _bom(body)
     if bom is not None:
-        return body.decode(bom, errors="replace").removeprefix("\ufeff")
+        codec = "utf_8" if bom == "utf-8-sig" else bom.replace("-", "_")
+        return body.decode(bom, errors="replace").removeprefix("\ufeff"), codec
     for prefix, encoding in _UTF16_XML:
         if body.startswith(prefix):
-            return body.decode(encoding, errors="replace")
-    header = _lookup(_charset_param(content_type))
+            return body.decode(encoding, errors="replace"), encoding.replace("-", "_")
+    header = codec_name(_charset_param(content_type))
     if header and header.startswith(("utf_16", "utf_32")):
-        return body.decode(header, errors="replace")
+        return body.decode(header, errors="replace"), header
     if body.isascii():
-        return body.decode("ascii")
+        return body.decode("ascii"), "ascii"
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8"), "utf_8"
     except UnicodeDecodeError:
         pass
-    declared = [header, _lookup(_declared_in_document(body))]
+    declared = [header, codec_name(_declared_in_document(body))]
     for encoding in dict.fromkeys(e for e in declared if e):
         try:
-            return body.decode(encoding)
+            return body.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
     matches = charset_normalizer.from_bytes(body)
     best = matches.best()
     if best is None:
-        return body.decode("cp1252", errors="replace")
+        return body.decode("cp1252", errors="replace"), "cp1252"
     # Short texts fit several single-byte encodings equally well; a tie goes to
     # windows-1252, the web's most common legacy encoding (and WHATWG's fallback).
     tied = [m for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
     if any("cp1252" in m.could_be_from_charset for m in tied):
         try:
-            return body.decode("cp1252")
+            return body.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             pass
-    return str(best)
+    return str(best), codec_name(best.encoding) or best.encoding
 
 
 def media_type(content_type: str) -> str:
@@ -150,7 +157,7 @@ def _declared_in_document(body: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
-def _lookup(label: str | None) -> str | None:
+def codec_name(label: str | None) -> str | None:
     """Python's codec name for a charset label; None for labels it does not know."""
     if not label:
         return None

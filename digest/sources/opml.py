@@ -1,9 +1,14 @@
-"""OPML feed lists (the export format of feed readers) into ``[[sources]]`` tables.
+"""OPML feed lists (the export format of feed readers) into ``[[sources]]`` tables,
+and the configured feeds out as OPML.
 
-The file is parsed with defusedxml: a declared entity (billion laughs), an external
-entity or DTD is refused before anything is expanded or fetched. Nested outlines are
-folders; a feed's topic hint comes from its ``category`` attribute, else the folders
-around it, preferring a name that is one of the configured sections.
+A file is read leniently but safely: :mod:`digest.sources.opml_repair` first repairs,
+as text and line by line, the errors real exports contain (a bare ``&`` in a URL,
+HTML entities, a wrong encoding declaration ...) and refuses any DOCTYPE but a bare
+one; then defusedxml parses strictly, with declared entities (billion laughs),
+external entities and DTDs refused again before anything is expanded or fetched.
+Nested outlines are folders; a feed's topic hint comes from its ``category``
+attribute, else the folders around it, preferring a name that is one of the
+configured sections.
 """
 
 from __future__ import annotations
@@ -13,17 +18,23 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
-from digest.errors import ConfigError
+from digest.errors import ConfigError, SourceError
 from digest.settings.config import Settings
 from digest.settings.fields import LANGUAGE_TAG
+from digest.settings.sources import SourceSettings
+from digest.sources.http import Fetcher
+from digest.sources.opml_repair import FORBIDDEN_CHARACTERS, Repaired, repair
 from digest.urls import canonical_url
 
 MAX_BYTES = 10 * 1024 * 1024
+_COMMENT_FORBIDS = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,15 @@ class OpmlFeed:
     site: str | None = None  # htmlUrl
     categories: tuple[str, ...] = ()  # category paths, then enclosing folders, innermost first
     language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedList:
+    """The outlines of one OPML file and what was repaired to read it."""
+
+    origin: str  # the file or URL
+    feeds: list[OpmlFeed]
+    repairs: list[str] = field(default_factory=list)  # "line 16: bare '&' read as '&amp;'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +72,20 @@ class ImportPlan:
 
     added: list[NewSource] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # one line each: what, and why
+    found: int = 0  # outlines with an xmlUrl
+    not_feeds: int = 0  # leaf outlines without one (each also in ``skipped``)
+
+    def summary(self) -> str:
+        """``12 feeds found, 10 added, 2 skipped`` (and the outlines that are no feeds)."""
+        line = f"{self.found} feeds found, {len(self.added)} added, "
+        line += f"{self.found - len(self.added)} skipped"
+        if self.not_feeds:
+            plural = "s" if self.not_feeds > 1 else ""
+            line += f"; {self.not_feeds} outline{plural} without xmlUrl"
+        return line
 
 
-def read_opml(path: Path) -> list[OpmlFeed]:
+def read_opml(path: Path) -> FeedList:
     """Every feed outline of an OPML file, in document order (and each leaf outline
     that is not a feed, with an empty ``url``, so that it can be reported).
 
@@ -69,16 +100,37 @@ def read_opml(path: Path) -> list[OpmlFeed]:
     return parse_opml(data, str(path))
 
 
-def parse_opml(data: bytes, origin: str = "OPML") -> list[OpmlFeed]:
+def fetch_opml(url: str, fetcher: Fetcher) -> FeedList:
+    """:func:`read_opml` for an http(s) URL, fetched as sources are (the same size
+    cap, and a host on a private or local address refused at every hop)."""
+    try:
+        download = fetcher.fetch("feed list", url)
+    except SourceError as exc:
+        # The Fetcher's hint about local sources does not apply to a feed list.
+        reason = exc.reason.split(" (only a local source", 1)[0]
+        if reason.startswith("refused to fetch"):
+            reason += "; a feed list is fetched from public addresses only"
+        raise ConfigError(reason, path=url) from None
+    if len(download.body) > MAX_BYTES:
+        raise ConfigError(f"larger than {MAX_BYTES} bytes; not a feed list", path=url)
+    return parse_opml(download.body, url, download.content_type)
+
+
+def is_url(location: str) -> bool:
+    """Whether the argument of an import names a URL rather than a file."""
+    return re.match(r"^https?://", location, re.IGNORECASE) is not None
+
+
+def parse_opml(data: bytes, origin: str = "OPML", content_type: str = "") -> FeedList:
+    """The outlines of OPML ``data`` (``content_type``: its HTTP header, if fetched),
+    repaired as :mod:`digest.sources.opml_repair` says, then parsed strictly."""
+    repaired = repair(data, content_type, origin=origin)
     try:
         root = safe_et.fromstring(
-            data, forbid_dtd=False, forbid_entities=True, forbid_external=True
+            repaired.text, forbid_dtd=False, forbid_entities=True, forbid_external=True
         )
     except ET.ParseError as exc:
-        line, column = exc.position
-        raise ConfigError(
-            f"line {line}, column {column + 1}: {_reason(exc)}", path=origin
-        ) from None
+        raise ConfigError(_where(exc, repaired), path=origin) from None
     except DefusedXmlException as exc:
         raise ConfigError(
             f"refused: it declares XML entities or external references ({exc}); "
@@ -90,7 +142,13 @@ def parse_opml(data: bytes, origin: str = "OPML") -> list[OpmlFeed]:
     body = next((el for el in root if _local(el.tag) == "body"), None)
     if body is None:
         raise ConfigError("not OPML: no <body> element", path=origin)
-    return list(_outlines(body, ()))
+    return FeedList(origin, list(_outlines(body, ())), repaired.repairs)
+
+
+def _where(exc: ET.ParseError, repaired: Repaired) -> str:
+    """``line L, column C: reason``, in the file's own columns."""
+    line, column = exc.position
+    return f"line {line}, column {repaired.column(line, column) + 1}: {_reason(exc)}"
 
 
 def _outlines(parent: ET.Element, folders: tuple[str, ...]) -> Iterator[OpmlFeed]:
@@ -135,8 +193,10 @@ def plan_import(feeds: Iterable[OpmlFeed], settings: Settings) -> ImportPlan:
         url = _http_url(feed.url)
         what = f"{feed.title or feed.url!r} <{feed.url or feed.site or ''}>"
         if not feed.url:
+            plan.not_feeds += 1
             plan.skipped.append(f"{what}: no xmlUrl, not a feed")
             continue
+        plan.found += 1
         if url is None:
             plan.skipped.append(f"{what}: not an http(s) URL")
             continue
@@ -162,7 +222,7 @@ def plan_import(feeds: Iterable[OpmlFeed], settings: Settings) -> ImportPlan:
 
 def sources_toml(sources: Iterable[NewSource], comment: str = "") -> str:
     """``[[sources]]`` tables for ``sources``, ready to append to a config file."""
-    out = [f"\n# {comment}\n" if comment else "\n"]
+    out = [f"\n# {_one_line(comment)}\n" if comment else "\n"]
     for source in sources:
         out.append("\n[[sources]]\n")
         if source.site:
@@ -177,13 +237,61 @@ def sources_toml(sources: Iterable[NewSource], comment: str = "") -> str:
     return "".join(out)
 
 
+@dataclass(frozen=True, slots=True)
+class OpmlExport:
+    document: bytes  # OPML 2.0, UTF-8
+    exported: int
+    left_out: list[str]  # one line each: which source, and why
+
+
+def export_opml(sources: Iterable[SourceSettings], *, title: str, now: datetime) -> OpmlExport:
+    """Every feed with a URL as an OPML 2.0 outline (``text`` and ``title`` its name,
+    ``xmlUrl``, ``language`` when set) inside a folder named after its topic, in
+    config order; disabled feeds too. Pages, folders and feeds read from a file are
+    left out (an OPML list carries feed URLs), each named in ``left_out``. No
+    ``htmlUrl``: a source's site is not configured."""
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = _xml_text(title)
+    ET.SubElement(head, "dateCreated").text = format_datetime(now)
+    body = ET.SubElement(root, "body")
+    folders: dict[str, ET.Element] = {}
+    exported, left_out = 0, []
+    for source in sources:
+        if source.kind != "feed" or source.url is None:
+            why = f"a {source.kind} source" if source.kind != "feed" else f"read from {source.path}"
+            left_out.append(f"{source.name!r}: {why}, not a feed URL")
+            continue
+        parent = body
+        if source.topic:
+            topic = _xml_text(source.topic)
+            if topic not in folders:
+                folders[topic] = ET.SubElement(body, "outline", text=topic, title=topic)
+            parent = folders[topic]
+        name = _xml_text(source.name)
+        outline = {"type": "rss", "text": name, "title": name, "xmlUrl": source.url}
+        if source.language:
+            outline["language"] = source.language
+        ET.SubElement(parent, "outline", outline)
+        exported += 1
+    ET.indent(root, space="  ")
+    document = ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
+    return OpmlExport(document, exported, left_out)
+
+
+def _xml_text(value: str) -> str:
+    return FORBIDDEN_CHARACTERS.sub("", value)
+
+
 def _toml_string(value: str) -> str:
-    # JSON's string escapes are a subset of TOML's basic-string escapes.
-    return json.dumps(value, ensure_ascii=False)
+    # JSON's string escapes are a subset of TOML's basic-string escapes; TOML also
+    # wants DEL escaped, which JSON leaves as it is.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def _one_line(value: str) -> str:
-    return " ".join(value.split())
+    """``value`` as one line of a TOML comment, which allows no control character."""
+    return " ".join(_COMMENT_FORBIDS.sub(" ", value).split())
 
 
 def _http_url(url: str) -> str | None:
