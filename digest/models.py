@@ -177,14 +177,32 @@ class DeliveryState(StrEnum):
 
 class SubscriberStatus(StrEnum):
     """Only active subscribers are sent editions. Paused is the subscriber's own
-    choice (preferences page) and only they resume; the others are suppressions."""
+    choice (preferences page) and only they resume; pending is an imported address
+    without evidence of a confirmed sign-up, which only a confirmed sign-up makes
+    active; the others are suppressions (blocklisted: by the operator, in the tool
+    a list was imported from)."""
 
     ACTIVE = "active"
     PAUSED = "paused"
+    PENDING = "pending"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     COMPLAINED = "complained"
     DROPPED = "dropped"
+    BLOCKLISTED = "blocklisted"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedSubscriber:
+    """One row of an imported list, normalised: what the file says about a person.
+    ``None`` means the file does not say, and what is known stays."""
+
+    email: str
+    status: SubscriberStatus = SubscriberStatus.ACTIVE
+    name: str | None = None
+    timezone: str | None = None
+    topics: tuple[str, ...] | None = None
+    reason: str = ""  # where the status comes from ("Ghost: subscribed_to_emails=false")
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from digest.audience.people import clean_name, clean_topics
@@ -15,6 +17,15 @@ from digest.models import Subscriber
 from digest.settings.fields import check_email, check_timezone
 
 COLUMNS = ("email", "name", "timezone", "topics")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A CSV file read whole: the column names (trimmed, lower-case) and each row
+    with the line it starts on."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[int, dict[str, str]], ...]
 
 
 def load_subscribers(path: Path) -> list[Subscriber]:
@@ -34,46 +45,65 @@ def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
 
     A missing file or header is a :class:`ConfigError`: nothing can be read at all.
     """
-    text = read_text(path)
-    with io.StringIO(text, newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-        if "email" not in header:
-            raise ConfigError(
-                "the first line must name the columns, with 'email' among them", path=str(path)
+    table = read_table(path)
+    problem = header_problem(table.header)
+    if problem:
+        raise ConfigError(problem, path=str(path))
+    seen: dict[str, int] = {}
+    out: list[Subscriber] = []
+    problems: list[str] = []
+    for line, row in table.rows:
+        try:
+            person = subscriber_from_row(row)
+        except ValueError as exc:
+            problems.append(f"line {line}: {exc}")
+            continue
+        if person.email.lower() in seen:
+            problems.append(
+                f"line {line}: {person.email} already on line {seen[person.email.lower()]}"
             )
-        unknown = [h for h in header if h not in COLUMNS]
-        if unknown:
-            raise ConfigError(f"unknown column(s) {', '.join(unknown)}", path=str(path))
-        reader.fieldnames = header
-        seen: dict[str, int] = {}
-        out: list[Subscriber] = []
-        problems: list[str] = []
+            continue
+        seen[person.email.lower()] = line
+        out.append(person)
+    return out, problems
+
+
+def header_problem(header: tuple[str, ...]) -> str | None:
+    """Why a header is not one of our own format, or None when it is."""
+    if "email" not in header:
+        return "the first line must name the columns, with 'email' among them"
+    unknown = [h for h in header if h not in COLUMNS]
+    if unknown:
+        return f"unknown column(s) {', '.join(unknown)}"
+    return None
+
+
+def subscriber_from_row(row: Mapping[str, str]) -> Subscriber:
+    """One row of our own format; ValueError names the bad field."""
+    email = check_email((row.get("email") or "").strip())
+    timezone = check_timezone((row.get("timezone") or "").strip() or "UTC")
+    return Subscriber(
+        email=email,
+        name=clean_name(row.get("name") or ""),
+        timezone=timezone,
+        topics=clean_topics((row.get("topics") or "").split(";")),
+    )
+
+
+def read_table(path: Path) -> Table:
+    """The rows of a UTF-8 CSV file, keyed by the trimmed, lower-case column names."""
+    with io.StringIO(read_text(path), newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = tuple(h.strip().lower() for h in (reader.fieldnames or []))
+        reader.fieldnames = list(header)
+        rows: list[tuple[int, dict[str, str]]] = []
         start = reader.line_num + 1
         for row in reader:
             # Where the row starts: a quoted value may hold line breaks.
             line, start = start, reader.line_num + 1
-            email_raw = (row.get("email") or "").strip()
-            try:
-                email = check_email(email_raw)
-                timezone = check_timezone((row.get("timezone") or "").strip() or "UTC")
-            except ValueError as exc:
-                problems.append(f"line {line}: {exc}")
-                continue
-            if email.lower() in seen:
-                problems.append(f"line {line}: {email} already on line {seen[email.lower()]}")
-                continue
-            seen[email.lower()] = line
-            topics = clean_topics((row.get("topics") or "").split(";"))
-            out.append(
-                Subscriber(
-                    email=email,
-                    name=clean_name(row.get("name") or ""),
-                    timezone=timezone,
-                    topics=topics,
-                )
-            )
-    return out, problems
+            # A short row leaves None; the cells of a long one go under None.
+            rows.append((line, {k: v or "" for k, v in row.items() if isinstance(k, str)}))
+    return Table(header, tuple(rows))
 
 
 def read_text(path: Path) -> str:

@@ -68,11 +68,12 @@ def send_confirmation(c: Components, key: bytes, wanted: SignUp) -> None:
 
 def confirm(c: Components, wanted: SignUp) -> bool:
     """Subscribe the address of a confirmed sign-up; False when it stopped (any change
-    of status) after the link was mailed."""
+    of status) after the link was mailed. Pending (imported without evidence of a
+    sign-up) is no stop: it waits for exactly this confirmation."""
     known = c.store.subscribers.get(wanted.email)
     if (
         known is not None
-        and known.status != SubscriberStatus.ACTIVE
+        and known.status not in (SubscriberStatus.ACTIVE, SubscriberStatus.PENDING)
         and known.updated_at is not None
         and (wanted.issued is None or known.updated_at > wanted.issued)
     ):

@@ -7,6 +7,7 @@ import logging
 import sys
 
 import typer
+from rich.markup import escape
 
 from digest.cli import commands, config, operations, sources, subscribers, users
 from digest.cli.common import err
@@ -46,7 +47,8 @@ def main() -> None:
     try:
         app()
     except DigestError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # The message may quote a file's text: "[/x]" must print, not be markup.
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 

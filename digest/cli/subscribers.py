@@ -6,31 +6,92 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from digest.audience.csv_list import read_subscribers
-from digest.cli.common import ConfigOption, components_from, err, out
+from digest.audience.imports import ImportFile, format_names, read_import
+from digest.cli.common import ConfigOption, err, out, settings_from
+from digest.components import build_components
+from digest.models import SubscriberStatus
+from digest.store.subscribers import ImportResult
 
 app = typer.Typer(help="Manage the subscriber list.", no_args_is_help=True)
+
+SHOWN_CHANGES = 20  # status changes of known subscribers listed; the rest counted
 
 
 @app.command("import")
 def subscribers_import(
-    csv_file: Annotated[Path, typer.Argument(help="CSV with email,name,timezone,topics")],
+    csv_file: Annotated[
+        Path,
+        typer.Argument(help="CSV with email,name,timezone,topics, or another tool's export"),
+    ],
+    format_name: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="NAME",
+            help=f"read the file as NAME ({', '.join(format_names())}) [default: from its header]",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="print what would change; write nothing")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Import subscribers: each rejected line is reported, the rest imported.
+    """Import subscribers from our CSV or another newsletter tool's export.
 
-    Idempotent; never re-activates someone who unsubscribed, bounced or complained.
+    Each rejected line is reported, the rest imported; idempotent. Consent carries
+    over and never upgrades: an address stopped here stays stopped, and one without
+    evidence of an opt-in is pending, never mailed before a confirmed sign-up.
     """
-    people, problems = read_subscribers(csv_file)
-    with components_from(config) as c:
-        counts = c.store.subscribers.upsert(people, c.clock())
-    for problem in problems:
-        err.print(f"[yellow]rejected[/] {csv_file}: {problem}", highlight=False)
-    out.print(
-        f"{counts.added} added, {counts.updated} updated, {counts.unchanged} unchanged, "
-        f"{len(problems)} rejected",
-        highlight=False,
-    )
-    if problems:
+    settings = settings_from(config)
+    sections = dict.fromkeys(s.name for e in settings.editions for s in e.sections)
+    read = read_import(csv_file, sections, format_name)
+    _say(f"{read.label}: {read.rows} rows")
+    if read.ignored:
+        shown = escape(", ".join(c if c.isprintable() else repr(c) for c in read.ignored))
+        _say(f"note: columns not used by digest, ignored: {shown}")
+    components = build_components(settings)
+    try:
+        now = components.clock()
+        result = components.store.subscribers.import_records(read.records, now, dry_run=dry_run)
+    finally:
+        components.close()
+    _report(csv_file, read, result, dry_run)
+    if read.problems:
         raise typer.Exit(1)
+
+
+def _report(csv_file: Path, read: ImportFile, result: ImportResult, dry_run: bool) -> None:
+    for problem in read.problems:
+        line = f"[yellow]rejected[/] {escape(f'{csv_file}: {problem}')}"
+        err.print(line, highlight=False, soft_wrap=True)
+    counts = [f"{result.statuses[s.value]} {s.value}" for s in SubscriberStatus]
+    shown = [c for c in counts if not c.startswith("0 ")]
+    if shown:
+        _say(f"by status{', if written' if dry_run else ''}: {', '.join(shown)}")
+    for change in result.changes[:SHOWN_CHANGES]:
+        line = f"  {change.email}: {change.before.value} -> {change.after.value} ({change.reason})"
+        _say(escape(line))
+    if len(result.changes) > SHOWN_CHANGES:
+        _say(f"  and {len(result.changes) - SHOWN_CHANGES} more status changes")
+    if result.kept:
+        _say(
+            f"{result.kept} keep the status they have here: an import never re-activates "
+            "an address, nor overrides a subscriber's own choice"
+        )
+    if result.statuses[SubscriberStatus.PENDING.value]:
+        hint = read.format.pending_hint
+        _say(
+            " ".join(("pending: not mailed until they confirm a sign-up (/signup).", hint)).strip()
+        )
+    c = result.counts
+    _say(
+        f"{'dry run, nothing written: ' if dry_run else ''}{c.added} added, {c.updated} updated, "
+        f"{c.unchanged} unchanged, {len(read.problems)} rejected"
+    )
+
+
+def _say(text: str) -> None:
+    """One line of the report, unwrapped (it may be piped or grepped)."""
+    out.print(text, highlight=False, soft_wrap=True)

@@ -114,7 +114,7 @@ subscribers = Table(
     Column("name", Text, nullable=False, default=""),
     Column("timezone", String(64), nullable=False, default="UTC"),
     Column("topics", Text, nullable=False, default=""),  # ';'-separated section names
-    # active | unsubscribed | bounced | complained | dropped
+    # active | paused | pending | unsubscribed | bounced | complained | dropped | blocklisted
     Column("status", String(16), nullable=False),
     Column("status_reason", Text),
     Column("created_at", UTCDateTime(), nullable=False),

@@ -4,12 +4,16 @@ Importing never re-activates a subscriber who unsubscribed, paused, bounced or
 complained: only that subscriber's own action (a confirmed sign-up, the preferences
 page) may. Nor does it overwrite the time zone and sections of a subscriber who set
 their own on the preferences page.
+
+An import with statuses (another tool's export) only ever lowers a known address's
+status: :func:`digest.audience.statuses.imported_status`.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +22,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from digest.audience.statuses import imported_status
 from digest.errors import StoreError
-from digest.models import Subscriber, SubscriberStatus
+from digest.models import ImportedSubscriber, Subscriber, SubscriberStatus
 from digest.store.schema import subscribers, webhook_events
 
 
@@ -47,6 +52,43 @@ class ImportCounts:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A known subscriber whose status an import changes."""
+
+    email: str
+    before: SubscriberStatus
+    after: SubscriberStatus
+    reason: str
+
+
+@dataclass(slots=True)
+class ImportResult:
+    """What an import did (or, dry, would do)."""
+
+    counts: ImportCounts = field(default_factory=ImportCounts)
+    statuses: Counter[str] = field(default_factory=Counter)  # resulting status -> rows
+    kept: int = 0  # known addresses whose status here stands over the file's
+    changes: list[StatusChange] = field(default_factory=list)
+
+
+def _merged(row: Any, record: ImportedSubscriber) -> tuple[SubscriberStatus, dict[str, object]]:
+    """The status a known subscriber ends with, and the columns that change. What
+    the file does not say stays; so do the sections and time zone they chose."""
+    here = SubscriberStatus(row.status)
+    own = row.preferences_set_at is not None
+    status = imported_status(here, record.status, own_choice=own)
+    name = row.name if record.name is None else record.name
+    timezone = row.timezone if own or record.timezone is None else record.timezone
+    topics = row.topics if own or record.topics is None else encode_topics(record.topics)
+    values: dict[str, object] = {}
+    if (name, timezone, topics) != (row.name, row.timezone, row.topics):
+        values.update(name=name, timezone=timezone, topics=topics)
+    if status != here:
+        values.update(status=status.value, status_reason=record.reason or "import")
+    return status, values
+
+
 def encode_topics(topics: Iterable[str]) -> str:
     """Section names as the topics column keeps them: ';'-separated."""
     return ";".join(topics)
@@ -63,14 +105,21 @@ def subscriber_from_row(row: Any) -> Subscriber:
     )
 
 
-def _new_row(email: str, values: tuple[str, str, str], now: datetime) -> dict[str, object]:
+def _new_row(
+    email: str,
+    values: tuple[str, str, str],
+    now: datetime,
+    status: SubscriberStatus = SubscriberStatus.ACTIVE,
+    reason: str | None = None,
+) -> dict[str, object]:
     name, timezone, topics = values
     return {
         "email": email,
         "name": name,
         "timezone": timezone,
         "topics": topics,
-        "status": SubscriberStatus.ACTIVE.value,
+        "status": status.value,
+        "status_reason": reason,
         "created_at": now,
         "updated_at": now,
     }
@@ -144,6 +193,68 @@ class SubscriberStore:
                 conn.execute(_insert_new(conn.dialect.name), new_rows)
                 added = len(new_rows)
         return ImportCounts(added, updated, unchanged)
+
+    def import_records(
+        self, records: Iterable[ImportedSubscriber], now: datetime, *, dry_run: bool = False
+    ) -> ImportResult:
+        """Add new addresses with the status their file gives, and bring what the
+        file says to known ones under :func:`imported_status` (a name, time zone or
+        sections the file does not give stay as they are). With ``dry_run``, the same
+        look-ups and counts, and nothing written. In chunks, like :meth:`upsert`."""
+        result = ImportResult()
+        batch: list[ImportedSubscriber] = []
+        for record in records:
+            batch.append(record)
+            if len(batch) >= 500:
+                self._import_chunk(batch, now, dry_run, result)
+                batch = []
+        if batch:
+            self._import_chunk(batch, now, dry_run, result)
+        return result
+
+    def _import_chunk(
+        self, batch: list[ImportedSubscriber], now: datetime, dry_run: bool, result: ImportResult
+    ) -> None:
+        by_email = {r.email.lower(): r for r in batch}
+        new_rows: list[dict[str, object]] = []
+        updated = unchanged = 0
+        with self.engine.begin() as conn:
+            columns = (subscribers.c.email, subscribers.c.name, subscribers.c.timezone)
+            known = {
+                row.email: row
+                for row in conn.execute(
+                    select(*columns, subscribers.c.topics, subscribers.c.status)
+                    .add_columns(subscribers.c.preferences_set_at)
+                    .where(subscribers.c.email.in_(list(by_email)))
+                )
+            }
+            for email, record in by_email.items():
+                row = known.get(email)
+                if row is None:
+                    topics = encode_topics(record.topics or ())
+                    fresh = (record.name or "", record.timezone or "UTC", topics)
+                    reason = record.reason or None
+                    new_rows.append(_new_row(email, fresh, now, record.status, reason))
+                    result.statuses[record.status.value] += 1
+                    continue
+                status, values = _merged(row, record)
+                result.statuses[status.value] += 1
+                result.kept += status != record.status
+                if status.value != row.status:
+                    change = StatusChange(
+                        email, SubscriberStatus(row.status), status, record.reason
+                    )
+                    result.changes.append(change)
+                if not values:
+                    unchanged += 1
+                    continue
+                updated += 1
+                if not dry_run:
+                    query = update(subscribers).where(subscribers.c.email == email)
+                    conn.execute(query.values(**values, updated_at=now))
+            if new_rows and not dry_run:
+                conn.execute(_insert_new(conn.dialect.name), new_rows)
+        result.counts = result.counts + ImportCounts(len(new_rows), updated, unchanged)
 
     def set_status(
         self,

@@ -21,6 +21,7 @@ STOPPED_BECAUSE = {
     SubscriberStatus.BOUNCED: "messages to it bounced",
     SubscriberStatus.COMPLAINED: "a message was marked as spam",
     SubscriberStatus.DROPPED: "the mail provider refused to deliver to it",
+    SubscriberStatus.BLOCKLISTED: "it was blocked in the tool the list came from",
 }
 
 

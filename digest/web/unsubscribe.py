@@ -24,14 +24,15 @@ async def unsubscribe(request: Request) -> Response:
         return page(request, "public/message.html", context, status=404)
     done = request.method == "POST"
     if done:
-        # Only an active or paused subscriber becomes "unsubscribed": a bounced or
-        # complained address must stay suppressed (re-activation needs a sign-up).
+        # Only an active, paused or pending subscriber becomes "unsubscribed": a
+        # bounced or complained address must stay suppressed (re-activation needs a
+        # sign-up). Pending: the link in a sign-up confirmation mail.
         c.store.subscribers.set_status(
             email,
             SubscriberStatus.UNSUBSCRIBED,
             "unsubscribe link",
             c.clock(),
-            only_from=(SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED),
+            only_from=(SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED, SubscriberStatus.PENDING),
         )
     title = "Unsubscribed" if done else "Unsubscribe"
     shown = {"site": site, "title": title, "email": email, "done": done}
