@@ -140,6 +140,11 @@ class Scenario:
             lambda: self.server.requests_count >= n or process.poll() is not None, timeout, 0.002
         )
 
+    def wait_ready(self, process: subprocess.Popen[str], timeout: float = 60) -> bool:
+        """Until a scheduler is up: active, or standing by."""
+        ready = ("Scheduler started", "standing by")
+        return self.wait_until(lambda: any(r in self.output(process) for r in ready), timeout, 0.05)
+
     def signal(self, process: subprocess.Popen[str], sig: int) -> None:
         if process.poll() is None:
             process.send_signal(sig)

@@ -108,9 +108,11 @@ def test_the_standby_takes_over_and_finishes_within_two_minutes(
 ) -> None:
     s = scenario
     s.server.delay = 0.3  # 20 requests: six seconds of sending, time to kill it mid-send
-    active = s.start("scheduler")
-    standby = s.start("scheduler")
-    assert s.wait_until(lambda: "standing by" in s.output(standby), 60, 0.1), s.output(standby)
+    one, two = s.start("scheduler"), s.start("scheduler")
+    assert s.wait_until(lambda: any("standing by" in s.output(p) for p in (one, two)), 60, 0.1), (
+        s.output(one) + s.output(two)
+    )
+    standby, active = (one, two) if "standing by" in s.output(one) else (two, one)
     assert s.wait_for_requests(3, active)
     s.signal(active, signal.SIGKILL)
     killed_at = time.monotonic()
@@ -171,9 +173,10 @@ def test_overlapping_senders_send_nothing_twice(scenario: Scenario, one: str, tw
     time.sleep(rng.uniform(0, 5))
     second = s.start(*args[two])
     assert s.wait_until(lambda: s.accepted() >= s.people, 180, 0.2)
+    if two == "scheduler":
+        assert s.wait_ready(second), s.output(second)
+        s.signal(second, signal.SIGTERM)
     for process in (first, second):
-        if process.poll() is None and args[two] == ("scheduler",) and process is second:
-            s.signal(process, signal.SIGTERM)
         assert process.wait(timeout=120) in (0, 3), s.output(process)
     s.assert_exactly_once()
     assert all(r.state == "accepted" for r in s.rows())  # nothing discarded, nothing ambiguous
@@ -225,10 +228,9 @@ def test_two_schedulers_and_two_runs_at_once_on_a_fresh_database(scenario: Scena
     s = scenario
     processes = [s.start("scheduler"), s.start("scheduler"), s.start("run"), s.start("run")]
     assert s.wait_until(lambda: s.accepted() >= s.people, 180, 0.2)
-    time.sleep(1.0)
     for process in processes[:2]:
-        if process.poll() is None:
-            s.signal(process, signal.SIGTERM)
+        assert s.wait_ready(process), s.output(process)
+        s.signal(process, signal.SIGTERM)
     for process in processes:
         code = process.wait(timeout=120)
         out = s.output(process)
