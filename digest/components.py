@@ -91,7 +91,9 @@ class Components:
         self.store.close()
 
 
-def build_source(config: SourceSettings, fetcher: Fetcher) -> Source:
+def build_source(
+    config: SourceSettings, fetcher: Fetcher, clock: Callable[[], datetime] = utcnow
+) -> Source:
     if config.kind == "folder":
         assert config.path is not None
         return FolderSource(
@@ -121,6 +123,7 @@ def build_source(config: SourceSettings, fetcher: Fetcher) -> Source:
         local=config.local,
         full_text=config.full_text,
         language=config.language,
+        clock=clock,
     )
 
 
@@ -201,5 +204,5 @@ def build_components(
         client=client,
         clock=clock,
         sleep=sleep,
-        sources=[build_source(s, fetcher) for s in settings.sources if s.enabled],
+        sources=[build_source(s, fetcher, clock) for s in settings.sources if s.enabled],
     )

@@ -3,6 +3,7 @@ beyond small derived values."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +31,7 @@ class RawDocument:
     origin: str = ""  # file path or feed URL, for error messages
     image: str | None = None  # the lead image, when the feed names one
     language: str | None = None  # a BCP 47 tag: the source's setting, else the feed's or page's
+    guid: str | None = None  # the feed item's own id (RSS guid, Atom id), when it gives one
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +49,7 @@ class Article:
     topic_hint: str | None = None
     image: str | None = None
     language: str | None = None
+    guid: str | None = None  # the feed item's id: its identity within its source
 
     @property
     def paragraphs(self) -> list[str]:
@@ -228,13 +231,25 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemCounts:
+    """What became of the items one fetch of a source listed: ``items = stored +
+    known + skipped``. ``known`` were stored already (by an earlier fetch, or as a
+    copy from another source); ``reasons`` count the skipped ones by reason."""
+
+    items: int = 0
+    stored: int = 0
+    known: int = 0
+    skipped: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class SourceReport:
     """How one source fared in a collection run."""
 
     name: str
     ok: bool
-    fetched: int = 0
-    new: int = 0
+    counts: ItemCounts = field(default_factory=ItemCounts)
     error: str | None = None
     not_modified: bool = False  # HTTP 304: nothing new, nothing parsed
     failure_streak: int = 0  # failed runs in a row, this one included

@@ -21,8 +21,13 @@ from digest.rendering.groups import render_groups
 from digest.rendering.outputs import write_preview, write_web_version
 from digest.sections.assign import arrange
 from digest.settings.editions import EditionSettings
-from digest.sources.collection import fetch_all, record_failure, record_not_modified, record_success
-from digest.sources.source import ConditionalSource
+from digest.sources.collection import (
+    fetch_all,
+    known_links,
+    record_failure,
+    record_not_modified,
+    record_success,
+)
 from digest.store.editions import StoredEdition
 from digest.store.leases import Heartbeat
 from digest.store.runs import run_summary
@@ -49,7 +54,7 @@ class NoProgress:
 
 NO_PROGRESS = NoProgress()
 
-# A full-text source does not fetch again the pages of links stored this recently.
+# A full-text source does not fetch the pages of links stored (by any source) this recently.
 KNOWN_LINKS_WINDOW = timedelta(days=30)
 
 
@@ -58,8 +63,7 @@ def collect(c: Components, report: RunReport, progress: Progress = NO_PROGRESS) 
     source or document is recorded and skipped; the others go on. Returns how many
     articles were new."""
     step = progress.task("Collecting", len(c.sources))
-    wants_known = [s.name for s in c.sources if isinstance(s, ConditionalSource) and s.full_text]
-    known = c.store.articles.recent_urls(wants_known, c.clock() - KNOWN_LINKS_WINDOW)
+    known = known_links(c.store.articles, c.sources, c.clock() - KNOWN_LINKS_WINDOW)
     workers = c.settings.fetching.max_concurrency
     fetched = fetch_all(
         c.sources, c.store.health.validators(), known, workers=workers, clock=c.clock
@@ -73,10 +77,9 @@ def collect(c: Components, report: RunReport, progress: Progress = NO_PROGRESS) 
         elif outcome.result.not_modified:
             record_not_modified(c.store.health, report, outcome)
         else:
-            name = outcome.source.name
-            articles = clean_all(outcome.result.documents, name, report.documents_skipped)
-            new = c.store.articles.add(articles, c.clock())
-            record_success(c.store.health, report, outcome, new, c.clock())
+            cleaned = clean_all(outcome.result.documents, outcome.source.name)
+            new = c.store.articles.add(cleaned.articles, c.clock())
+            record_success(c.store.health, report, outcome, cleaned, new, c.clock())
             total_new += new
     return total_new
 

@@ -108,7 +108,7 @@ def test_known_links_are_not_fetched_again(served: LocalServer, fetcher: Fetcher
     assert len(fetched.notes) == 1
 
 
-def test_full_text_is_off_by_default(served: LocalServer, fetcher: Fetcher) -> None:
+def test_a_feed_source_fetches_no_page_unless_asked(served: LocalServer, fetcher: Fetcher) -> None:
     FeedSource("Harbour", url=served.url + "/feed.xml", fetcher=fetcher, local=True).fetch()
     assert served.requests == ["/feed.xml"]
 

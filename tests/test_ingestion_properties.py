@@ -129,7 +129,9 @@ def _bytes(text: str, encoding: str) -> bytes:
 
 
 def _assert_usable(article: Article) -> None:
-    assert article.title and article.text.strip()
+    assert article.title
+    # No text only for a headline-only item: a title and a link, never a page.
+    assert article.text.strip() or (article.text == "" and article.url)
     assert article.url is None or article.url.startswith(("http://", "https://"))
     assert article.image is None or article.image.startswith(("http://", "https://"))
 

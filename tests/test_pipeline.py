@@ -12,7 +12,7 @@ from digest import pipeline
 from digest.components import Components, build_components
 from digest.delivery.transport import MemoryTransport
 from digest.errors import ConfigError, RenderError
-from digest.models import RawDocument, RunReport, SentStory, Story, StoryRef
+from digest.models import ItemCounts, RawDocument, RunReport, SentStory, Story, StoryRef
 from digest.rendering.outputs import write_preview
 from digest.serialise import edition_to_dict
 from digest.settings.config import load_settings
@@ -40,7 +40,8 @@ def test_one_document_that_cannot_be_cleaned_does_not_stop_its_source(project: P
     report = RunReport()
     assert pipeline.collect(c, report) == 1
     assert report.documents_skipped == ["Memo: memo item b: no content"]
-    assert [(s.name, s.ok, s.fetched, s.new) for s in report.sources] == [("Memo", True, 2, 1)]
+    assert [(s.name, s.ok) for s in report.sources] == [("Memo", True)]
+    assert report.sources[0].counts == ItemCounts(2, 1, 0, 1, {"no content": 1})
     c.close()
 
 

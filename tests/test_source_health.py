@@ -113,7 +113,7 @@ def test_a_304_costs_nothing_and_is_recorded(local_server: LocalServer, tmp_path
         report = RunReport()
         assert pipeline.collect(c, report) == 0
         [source] = report.sources
-        assert source.ok and source.not_modified and source.fetched == 0
+        assert source.ok and source.not_modified and source.counts.items == 0
         assert local_server.headers[1]["if-none-match"] == '"v1"'
         statuses = [f.status for f in c.store.health.recent("Tides")]
         assert statuses == ["not_modified", "ok"]

@@ -5,16 +5,27 @@ from __future__ import annotations
 from rich.table import Table
 
 from digest.cli.common import out
-from digest.models import RunReport, SourceReport
+from digest.models import ItemCounts, RunReport, SourceReport
 from digest.store.health import FAILURE_STREAK_ALERT
+
+
+def describe_counts(counts: ItemCounts) -> str:
+    """The counts in a line, "69 items: 60 stored, 9 known, 0 skipped": known only
+    when some are, and the skipped ones' reasons after them."""
+    parts = [f"{counts.stored} stored", *([f"{counts.known} known"] if counts.known else [])]
+    parts.append(f"{counts.skipped} skipped")
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(counts.reasons.items()))
+    noun = "item" if counts.items == 1 else "items"
+    return f"{counts.items} {noun}: {', '.join(parts)}" + (f" ({why})" if why else "")
 
 
 def print_report(report: RunReport) -> None:
     table = Table(title="Sources", show_lines=False)
-    for column in ("source", "status", "fetched", "new", "error"):
+    for column in ("source", "status", "items", "error"):
         table.add_column(column)
     for s in report.sources:
-        table.add_row(s.name, _source_status(s), str(s.fetched), str(s.new), s.error or "")
+        items = describe_counts(s.counts) if s.ok and not s.not_modified else ""
+        table.add_row(s.name, _source_status(s), items, s.error or "")
     if report.sources:
         out.print(table)
     summary = Table(title="Run summary", show_header=False)

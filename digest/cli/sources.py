@@ -18,8 +18,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from digest.cli.common import ConfigOption, components_from, err, out, settings_from
+from digest.cli.report import describe_counts
 from digest.components import build_fetcher
 from digest.errors import ConfigError
+from digest.models import ItemCounts
 from digest.settings.config import Settings, load_settings
 from digest.sources.http import make_client
 from digest.sources.opml import (
@@ -155,7 +157,8 @@ def sources_status(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="As JSON")] = False,
 ) -> None:
-    """Each source's last fetch, last success and failure, and failures in a row."""
+    """Each source's last fetch, what became of the items it last listed, last success
+    and failure, and failures in a row."""
     with components_from(config) as c:
         configured = {s.name: s for s in c.settings.sources}
         health = c.store.health.status(configured)
@@ -173,13 +176,16 @@ def sources_status(
                 "flagged": h.flagged,
                 "last_error": h.last_error,
                 "fetches": h.fetches,
+                **_counts_json(h.last_counts),
             }
             for h in health
         ]
         out.print_json(json.dumps(rows))
         return
     table = Table(title="Sources")
-    for column in ("source", "kind", "last fetch", "last success", "last failure", "in a row"):
+    for column in ("source", "kind", "last fetch", "last items"):
+        table.add_column(column)
+    for column in ("last success", "last failure", "in a row"):
         table.add_column(column)
     table.add_column("last error", overflow="fold")
     for h in health:
@@ -188,6 +194,7 @@ def sources_status(
             escape(h.source) + ("" if source.enabled else " [dim](disabled)[/]"),
             source.kind,
             _last(h),
+            escape(describe_counts(h.last_counts)) if h.last_counts else "-",
             _when(h.last_success),
             _when(h.last_failure),
             f"[bold red]{h.failure_streak}[/]" if h.flagged else str(h.failure_streak),
@@ -234,6 +241,20 @@ def sources_history(
     for row in rows:
         table.add_row(*(escape(str(row[k] if row[k] is not None else "")) for k in row))
     out.print(table)
+
+
+def _counts_json(counts: ItemCounts | None) -> dict[str, object]:
+    """The last fetch that read the source's items: what became of them (None before
+    the first; a 304 reads nothing, so the fetch before it counts)."""
+    if counts is None:
+        return dict.fromkeys(("items", "stored", "known", "skipped", "skip_reasons"))
+    return {
+        "items": counts.items,
+        "stored": counts.stored,
+        "known": counts.known,
+        "skipped": counts.skipped,
+        "skip_reasons": dict(sorted(counts.reasons.items())),
+    }
 
 
 def _last(h: SourceHealth) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -25,8 +25,9 @@ class SourceSettings(Frozen):
     weight: float = Field(default=1.0, ge=0.1, le=10.0)
     # Allow fetching from loopback or private addresses (an intranet feed, a test host).
     local: bool = False
-    # Feeds: for an item that carries only a teaser, fetch the linked page and use its
-    # main text (the teaser stays when that fails, and the run report says why).
+    # Feeds: for an item that carries only a teaser (or only a title and a link), fetch
+    # the linked page and use its main text (the teaser stays when that fails, and the
+    # run report says why). Unset: on for feeds over http(s), off for feed files.
     full_text: bool = False
     # A BCP 47 tag ("en", "pt-BR") kept on the articles; else the feed's or page's own.
     language: str | None = None
@@ -48,6 +49,15 @@ class SourceSettings(Frozen):
         if value is not None and not LANGUAGE_TAG.fullmatch(value):
             raise ValueError(f"{value!r} is not a language tag (e.g. 'en', 'pt-BR')")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _full_text_default(cls, data: Any) -> Any:
+        """``full_text`` left out: on for a feed fetched over http(s), off otherwise."""
+        if isinstance(data, dict) and data.get("full_text") is None:
+            over_http = data.get("kind") == "feed" and data.get("url") is not None
+            return {**data, "full_text": over_http}
+        return data
 
     @model_validator(mode="after")
     def _location(self) -> SourceSettings:

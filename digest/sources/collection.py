@@ -1,19 +1,30 @@
 """Fetching every source at once: a bounded pool of threads, conditional GETs with
 the validators of the last answer, and each outcome recorded for source health and
-the run report."""
+the run report.
+
+Every item a source lists is accounted for (:class:`digest.models.ItemCounts`):
+stored (a new article), known (stored already: by an earlier fetch, or as a copy
+from another source) or skipped under a named reason (by the source, such as over
+its limit, or by cleaning, such as no content). ``items = stored + known + skipped``
+for every fetch, in the run summary and in ``digest sources status``.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from digest.cleaning.articles import Cleaned
 from digest.errors import SourceError
-from digest.models import RunReport, SourceReport
+from digest.models import ItemCounts, RunReport, SourceReport
+from digest.sources.fulltext import TEASER_KEPT
 from digest.sources.source import ConditionalSource, Fetched, Source, Validators
+from digest.store.articles import ArticleStore
 from digest.store.health import FAILURE_STREAK_ALERT, FetchRecord, HealthLog
 
 log = logging.getLogger(__name__)
@@ -29,10 +40,21 @@ class Outcome:
     ms: int
 
 
+def known_links(
+    articles: ArticleStore, sources: Sequence[Source], since: datetime
+) -> Collection[str]:
+    """The links of articles stored since ``since`` by any source, when a source
+    fetches full text (their pages are not fetched again: the items are known)."""
+    if not any(isinstance(s, ConditionalSource) and s.full_text for s in sources):
+        return frozenset()
+    found = articles.recent_urls([s.name for s in sources], since)
+    return frozenset().union(*found.values())
+
+
 def fetch_all(
     sources: Sequence[Source],
     previous: Mapping[str, Validators],
-    known: Mapping[str, set[str]],
+    known: Collection[str],
     *,
     workers: int,
     clock: Callable[[], datetime],
@@ -46,9 +68,7 @@ def fetch_all(
         result: Fetched | SourceError
         try:
             if isinstance(source, ConditionalSource):
-                result = source.fetch_changes(
-                    previous.get(source.name), known.get(source.name, frozenset())
-                )
+                result = source.fetch_changes(previous.get(source.name), known)
             else:
                 result = Fetched(source.fetch())
         except SourceError as exc:
@@ -79,19 +99,52 @@ def record_not_modified(health: HealthLog, report: RunReport, outcome: Outcome) 
 
 
 def record_success(
-    health: HealthLog, report: RunReport, outcome: Outcome, new: int, now: datetime
+    health: HealthLog,
+    report: RunReport,
+    outcome: Outcome,
+    cleaned: Cleaned,
+    new: int,
+    now: datetime,
 ) -> None:
-    """A source whose articles are stored. Only now are its validators kept: a crash
-    before this fetches the same answer again rather than taking a 304 for it."""
+    """A source whose articles are stored (``new`` of ``cleaned.articles``). Only now
+    are its validators kept: a crash before this fetches the same answer again rather
+    than taking a 304 for it."""
     assert isinstance(outcome.result, Fetched)
-    fetched, name = outcome.result, outcome.source.name
-    if isinstance(outcome.source, ConditionalSource):
+    fetched, source, name = outcome.result, outcome.source, outcome.source.name
+    if isinstance(source, ConditionalSource):
         health.save_validators(name, fetched.validators, now)
-    seen = len(fetched.documents)
-    health.record(
-        FetchRecord(name, outcome.started, outcome.ms, "ok", new_items=new, seen_items=seen)
+    counts = item_counts(fetched, cleaned, new)
+    health.record(FetchRecord.read(name, outcome.started, outcome.ms, counts))
+    report.documents_skipped.extend(cleaned.skipped)
+    # One line for all the teasers kept (there may be many), one for each other note.
+    teasers = [n for n in fetched.notes if n.startswith(TEASER_KEPT)]
+    if teasers:
+        more = f" (and {len(teasers) - 1} more)" if len(teasers) > 1 else ""
+        report.notes.append(f"source {name!r}: {teasers[0]}{more}")
+    report.notes.extend(
+        f"source {name!r}: {n}" for n in fetched.notes if not n.startswith(TEASER_KEPT)
     )
-    if fetched.notes:
-        more = f" (and {len(fetched.notes) - 1} more)" if len(fetched.notes) > 1 else ""
-        report.notes.append(f"source {name!r}: {fetched.notes[0]}{more}")
-    report.sources.append(SourceReport(name, ok=True, fetched=seen, new=new))
+    if cleaned.headline_only:
+        why = (
+            "none in the feed or from their pages"
+            if getattr(source, "full_text", False)
+            else "full_text is off"
+        )
+        report.notes.append(
+            f"source {name!r}: {cleaned.headline_only} of {counts.items} items have no text "
+            f"and are kept headline-only ({why})"
+        )
+    report.sources.append(SourceReport(name, ok=True, counts=counts))
+
+
+def item_counts(fetched: Fetched, cleaned: Cleaned, new: int) -> ItemCounts:
+    """What became of the items of one fetch: ``new`` of the cleaned articles were
+    stored, the rest were known; the source's and the cleaning's skips by reason."""
+    reasons = Counter(fetched.skipped) + cleaned.reasons
+    return ItemCounts(
+        items=fetched.items,
+        stored=new,
+        known=len(cleaned.articles) - new,
+        skipped=sum(reasons.values()),
+        reasons=dict(reasons),
+    )

@@ -4,17 +4,22 @@ Over HTTP the last answer's validators are sent back (conditional GET): a 304 me
 nothing new, and nothing is parsed. The body's charset is found by
 :mod:`digest.sources.decoding` and feedparser gets UTF-8 (never a ``str``, which it
 would take for a file name or URL to open). With ``full_text``, items that carry only
-a teaser get the linked page's text (:mod:`digest.sources.fulltext`).
+a teaser (or nothing but a title and a link) get the linked page's text
+(:mod:`digest.sources.fulltext`).
+
+Each item keeps its GUID (``<guid>``, Atom ``<id>``, RSS 1.0 ``rdf:about``), its
+identity within the source. Dates feedparser cannot read (other languages, unknown
+zone names) are read by :mod:`digest.sources.dates`; :mod:`digest.sources.entries`
+settles the limit and the dates, and counts every item left out.
 """
 
 from __future__ import annotations
 
 import calendar
 import io
-import json
 import logging
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +28,12 @@ import feedparser
 
 from digest.errors import SourceError
 from digest.models import RawDocument
+from digest.sources.dates import names_unknown_zone, parse_date
 from digest.sources.decoding import decode
+from digest.sources.entries import Entry, FeedItems, settle
 from digest.sources.fulltext import FullText
 from digest.sources.http import Fetcher, fetch_changed
+from digest.sources.jsonfeed import json_feed_entries
 from digest.sources.page import language_tag
 from digest.sources.source import Fetched, Validators
 
@@ -47,6 +55,7 @@ class FeedSource:
         local: bool = False,
         full_text: bool = False,
         language: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if (url is None) == (path is None):
             raise ValueError("FeedSource needs exactly one of url or path")
@@ -61,6 +70,7 @@ class FeedSource:
         self.local = local
         self.full_text = full_text
         self.language = language
+        self.clock = clock  # the collection time: for unreadable and future dates
 
     def fetch(self) -> list[RawDocument]:
         return self.fetch_changes(None).documents
@@ -82,21 +92,29 @@ class FeedSource:
             if download.not_modified:
                 return Fetched([], validators=validators, not_modified=True)
             body, content_type, origin = download.body, download.content_type, download.url
-        documents = self.parse(body, content_type, origin)
-        notes: list[str] = []
+        listed = self.read(body, content_type, origin)
+        documents, notes = listed.documents, list(listed.notes)
         if self.full_text and documents:
             assert self.fetcher is not None
-            expander = FullText(self.fetcher)
-            documents, notes = expander.expand(documents, known_urls)
-        return Fetched(documents, validators=validators, notes=notes)
+            documents, expanded = FullText(self.fetcher).expand(documents, known_urls)
+            notes.extend(expanded)
+        return Fetched(documents, validators=validators, notes=notes, skipped=listed.skipped)
 
     def parse(self, body: bytes, content_type: str, origin: str) -> list[RawDocument]:
         """The items of a feed document (at most ``limit``); :class:`SourceError` when
         it is binary, not a feed, or has no items."""
+        return self.read(body, content_type, origin).documents
+
+    def read(self, body: bytes, content_type: str, origin: str) -> FeedItems:
+        """The items of a feed document, those left out counted by reason."""
         text = decode(body, content_type, source=self.name, origin=origin)
         if text.lstrip().startswith("{"):
-            documents = _json_feed(self.name, text, origin, self.topic, self.language)
-            return documents[: self.limit] if self.limit else documents
+            entries, skipped = json_feed_entries(self.name, text, origin, self.topic, self.language)
+        else:
+            entries, skipped = self._feedparser_entries(text, origin), {}
+        return settle(entries, self.clock(), self.limit, skipped)
+
+    def _feedparser_entries(self, text: str, origin: str) -> list[Entry]:
         headers = {"content-type": "application/xml; charset=utf-8"}
         if origin.startswith(("http://", "https://")):
             headers["content-location"] = origin  # the base of relative links
@@ -115,25 +133,28 @@ class FeedSource:
                 "feed %s parsed with recoverable errors: %s", origin, parsed.get("bozo_exception")
             )
         language = self.language or language_tag(_str(parsed.feed.get("language")))
-        documents = [self._document(entry, origin, language) for entry in entries]
-        return documents[: self.limit] if self.limit else documents
+        return [self._entry(entry, origin, language) for entry in entries]
 
-    def _document(self, entry: Any, origin: str, language: str | None) -> RawDocument:
+    def _entry(self, entry: Any, origin: str, language: str | None) -> Entry:
         contents = entry.get("content") or []
         html_parts = [c.get("value", "") for c in contents if "html" in c.get("type", "html")]
         fragment = max(html_parts, key=len) if html_parts else entry.get("summary", "")
-        return RawDocument(
+        published, unread = _entry_time(entry)
+        guid = _str(entry.get("id"))
+        document = RawDocument(
             source=self.name,
             url=_str(entry.get("link")),
             fragment=_str(fragment) or None,
             title=_str(entry.get("title")),
             author=_str(entry.get("author")),
-            published=_entry_time(entry),
+            published=published,
             topic_hint=self.topic,
             origin=origin,
             image=_entry_image(entry),
             language=language,
+            guid=guid if guid and guid.strip() else None,
         )
+        return Entry(document, unread)
 
 
 _BAD_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
@@ -151,68 +172,26 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _json_feed(
-    source: str, body: str, origin: str, topic: str | None, language: str | None
-) -> list[RawDocument]:
-    """JSON Feed 1.0/1.1 (https://jsonfeed.org), which feedparser does not read."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise SourceError(source, f"{origin} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict) or not str(data.get("version", "")).startswith(
-        "https://jsonfeed.org/version/"
-    ):
-        raise SourceError(source, f"{origin} is JSON but not a JSON Feed (no jsonfeed.org version)")
-    items = data.get("items")
-    if not isinstance(items, list) or not items:
-        raise SourceError(source, f"{origin} is a JSON Feed with no items")
-    language = language or language_tag(_str(data.get("language")))
-    documents = []
-    for item in items:
-        if not isinstance(item, dict):
+def _entry_time(entry: Any) -> tuple[datetime | None, str | None]:
+    """When the entry was published (else updated, created), and the date it gave when
+    none could be read. feedparser's reading comes first, unless it gave up or the date
+    names a zone it takes for UTC (CEST, BRT): :func:`parse_date` reads those."""
+    unread = None
+    for key in ("published", "updated", "created"):
+        if key not in entry:  # (asking feedparser for a missing "updated" warns)
             continue
-        authors = item.get("authors")
-        if not isinstance(authors, list):
-            authors = [item["author"]] if isinstance(item.get("author"), dict) else []
-        html = _str(item.get("content_html")) or ""
-        text = _str(item.get("content_text")) or _str(item.get("summary")) or ""
-        documents.append(
-            RawDocument(
-                source=source,
-                url=_str(item.get("url")) or _str(item.get("external_url")),
-                fragment=html or None,
-                text=None if html else (text or None),
-                title=_str(item.get("title")),
-                author=next((_str(a.get("name")) for a in authors if isinstance(a, dict)), None),
-                published=_iso_time(item.get("date_published") or item.get("date_modified")),
-                topic_hint=topic,
-                origin=origin,
-                image=_str(item.get("image")) or _str(item.get("banner_image")),
-                language=language,
-            )
-        )
-    return documents
-
-
-def _iso_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    except (ValueError, OverflowError):  # not ISO 8601, or out of datetime's range
-        return None
-
-
-def _entry_time(entry: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        raw, value = _str(entry.get(key)), entry.get(f"{key}_parsed")
+        if raw and (not value or names_unknown_zone(raw)):
+            found = parse_date(raw)
+            if found is not None:
+                return found, None
         if value:
             try:
-                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+                return datetime.fromtimestamp(calendar.timegm(value), tz=UTC), None
             except (ValueError, OverflowError, OSError):  # a date past year 9999 and such
-                continue
-    return None
+                pass
+        unread = unread or raw
+    return None, unread
 
 
 def _entry_image(entry: Any) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -37,6 +37,13 @@ class Fetched:
     validators: Validators | None = None  # to send next time; None: nothing to remember
     not_modified: bool = False
     notes: list[str] = field(default_factory=list)  # items kept in a lesser form, and why
+    # Items the source listed but did not hand on, by reason ("over the source's limit").
+    skipped: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def items(self) -> int:
+        """How many items the source listed: those handed on and those it skipped."""
+        return len(self.documents) + sum(self.skipped.values())
 
 
 @runtime_checkable
@@ -49,7 +56,7 @@ class ConditionalSource(Source, Protocol):
         self, previous: Validators | None, known_urls: Collection[str] = frozenset()
     ) -> Fetched:
         """Fetch, sending ``previous`` validators; ``known_urls`` (canonical links of
-        articles already stored) need no full-text fetch."""
+        articles already stored, by any source) need no full-text fetch."""
         ...
 
 

@@ -1,10 +1,18 @@
-"""Articles in the database: stored once by id, read for an edition's window and
-with the stories earlier editions carried."""
+"""Articles in the database: stored once, read for an edition's window and with the
+stories earlier editions carried.
+
+An article is stored unless it is known: one with its id is stored (the same item
+again), or one with its canonical URL from another source (a copy in another feed),
+or one with its URL from its own source where either has no GUID (the feed dropped
+them; or the stored one came before GUIDs were kept, then with the same title). Two
+items of one source with one link and different GUIDs are two articles (see
+:mod:`digest.cleaning.articles`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,20 +28,32 @@ class ArticleStore:
         self.engine = engine
 
     def add(self, items: Iterable[Article], now: datetime) -> int:
-        """Store articles not seen before (by id); return how many were new."""
+        """Store the articles that are not known (see the module docstring); return how
+        many were new."""
         new = 0
         with self.engine.begin() as conn:
             batch = list(items)
             if not batch:
                 return 0
-            known = set(
-                conn.scalars(select(articles.c.id).where(articles.c.id.in_([a.id for a in batch])))
-            )
+            known: set[str] = set()
+            by_url: dict[str, list[_Stored]] = {}
+            for chunk in _chunks([a.id for a in batch]):
+                known.update(conn.scalars(select(articles.c.id).where(articles.c.id.in_(chunk))))
+            for chunk in _chunks(list({a.url for a in batch if a.url})):
+                query = select(
+                    articles.c.url, articles.c.source, articles.c.guid, articles.c.title
+                ).where(articles.c.url.in_(chunk))
+                for row in conn.execute(query):
+                    by_url.setdefault(row.url, []).append(_Stored(row.source, row.guid, row.title))
             rows = []
             for article in batch:
-                if article.id in known:
+                if article.id in known or _copy(article, by_url.get(article.url or "", ())):
                     continue
                 known.add(article.id)
+                if article.url:
+                    by_url.setdefault(article.url, []).append(
+                        _Stored(article.source, article.guid, article.title)
+                    )
                 rows.append(
                     {
                         "id": article.id,
@@ -48,6 +68,7 @@ class ArticleStore:
                         "collected_at": now,
                         "image": article.image,
                         "language": article.language,
+                        "guid": article.guid,
                     }
                 )
             if rows:
@@ -121,6 +142,31 @@ class ArticleStore:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What decides whether an article with the same link is the same article."""
+
+    source: str
+    guid: str | None
+    title: str
+
+
+def _copy(article: Article, stored: Iterable[_Stored]) -> bool:
+    """Whether an article stored with ``article``'s link is ``article`` itself."""
+    return any(
+        s.source != article.source
+        or article.guid is None
+        or (s.guid is None and s.title == article.title)
+        for s in stored
+    )
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    """``values`` in slices that bound an IN list."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
 def _article(row: Any) -> Article:
     return Article(
         id=row.id,
@@ -134,4 +180,5 @@ def _article(row: Any) -> Article:
         topic_hint=row.topic_hint,
         image=row.image,
         language=row.language,
+        guid=row.guid,
     )

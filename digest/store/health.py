@@ -4,14 +4,19 @@ A fetch is ``ok`` (documents came), ``not_modified`` (HTTP 304: nothing new, not
 parsed) or ``failed``. A source's failure streak is the number of failed fetches since
 its last fetch that was not a failure: with one fetch per source per collection, the
 runs in a row it has failed.
+
+An ``ok`` fetch also keeps what became of the items the source listed
+(:class:`digest.models.ItemCounts`: ``items = stored + known + skipped``, the skipped
+ones by reason); ``seen_items`` and ``new_items`` are its ``items`` and ``stored``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -25,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 
+from digest.models import ItemCounts
 from digest.sources.source import Validators
 from digest.store.schema import fetches, source_state
 
@@ -45,6 +51,36 @@ class FetchRecord:
     new_items: int = 0
     seen_items: int = 0
     error: str | None = None
+    known_items: int = 0
+    skipped_items: int = 0
+    skip_reasons: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def read(
+        cls, source: str, started_at: datetime, duration_ms: int, counts: ItemCounts
+    ) -> FetchRecord:
+        """An ``ok`` fetch and what became of its items."""
+        return cls(
+            source,
+            started_at,
+            duration_ms,
+            "ok",
+            new_items=counts.stored,
+            seen_items=counts.items,
+            known_items=counts.known,
+            skipped_items=counts.skipped,
+            skip_reasons=dict(counts.reasons),
+        )
+
+    @property
+    def counts(self) -> ItemCounts:
+        return ItemCounts(
+            items=self.seen_items,
+            stored=self.new_items,
+            known=self.known_items,
+            skipped=self.skipped_items,
+            reasons=self.skip_reasons,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +95,7 @@ class SourceHealth:
     failure_streak: int = 0
     last_error: str | None = None
     fetches: int = 0
+    last_counts: ItemCounts | None = None  # of the last fetch that read the items (ok)
 
     @property
     def flagged(self) -> bool:
@@ -113,6 +150,11 @@ class HealthLog:
                     status=fetch.status,
                     new_items=fetch.new_items,
                     seen_items=fetch.seen_items,
+                    known_items=fetch.known_items,
+                    skipped_items=fetch.skipped_items,
+                    skip_reasons=json.dumps(dict(fetch.skip_reasons), sort_keys=True)
+                    if fetch.skip_reasons
+                    else None,
                     error=fetch.error,
                 )
             )
@@ -157,6 +199,12 @@ class HealthLog:
                     )
                 )
             }
+            read = {
+                r.source: _record(r)
+                for r in conn.execute(
+                    select(fetches).where(fetches.c.id.in_(latest_ids(fetches.c.status == "ok")))
+                )
+            }
             counts: dict[str, int] = {
                 str(source): int(count)
                 for source, count in conn.execute(
@@ -174,6 +222,7 @@ class HealthLog:
                 failure_streak=streaks.get(name, 0),
                 last_error=bad[name].error if name in bad else None,
                 fetches=counts.get(name, 0),
+                last_counts=read[name].counts if name in read else None,
             )
             for name in names
         ]
@@ -187,18 +236,7 @@ class HealthLog:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [
-                FetchRecord(
-                    source=row.source,
-                    started_at=row.started_at,
-                    duration_ms=row.duration_ms,
-                    status=row.status,
-                    new_items=row.new_items,
-                    seen_items=row.seen_items,
-                    error=row.error,
-                )
-                for row in conn.execute(query)
-            ]
+            return [_record(row) for row in conn.execute(query)]
 
     @staticmethod
     def _streaks(conn: Connection, names: list[str]) -> dict[str, int]:
@@ -216,3 +254,18 @@ class HealthLog:
             .group_by(fetches.c.source)
         )
         return {str(source): int(count) for source, count in conn.execute(query)}
+
+
+def _record(row: Any) -> FetchRecord:
+    return FetchRecord(
+        source=row.source,
+        started_at=row.started_at,
+        duration_ms=row.duration_ms,
+        status=row.status,
+        new_items=row.new_items,
+        seen_items=row.seen_items,
+        error=row.error,
+        known_items=row.known_items,
+        skipped_items=row.skipped_items,
+        skip_reasons=json.loads(row.skip_reasons) if row.skip_reasons else {},
+    )

@@ -59,7 +59,10 @@ articles = Table(
     Column("collected_at", UTCDateTime(), nullable=False),
     Column("image", Text),
     Column("language", String(35)),  # BCP 47 tag, when the source or page says
+    Column("guid", Text),  # the feed item's GUID: its identity within the source
     Index("ix_articles_collected_at", "collected_at"),
+    # An item's link finds the same article from another source; hash: URLs can be long.
+    Index("ix_articles_url", "url", postgresql_using="hash"),
 )
 
 editions = Table(
@@ -187,7 +190,11 @@ fetches = Table(
     Column("duration_ms", Integer, nullable=False),
     Column("status", String(16), nullable=False),  # ok | not_modified | failed
     Column("new_items", Integer, nullable=False),  # stored for the first time
-    Column("seen_items", Integer, nullable=False),  # offered by the source
+    Column("seen_items", Integer, nullable=False),  # the items the source listed
+    # seen_items = new_items + known_items + skipped_items
+    Column("known_items", Integer, nullable=False, server_default="0"),  # stored already
+    Column("skipped_items", Integer, nullable=False, server_default="0"),
+    Column("skip_reasons", Text),  # JSON: reason -> count of the skipped items
     Column("error", Text),
     Index("ix_fetches_source_id", "source", "id"),
 )

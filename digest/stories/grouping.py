@@ -3,7 +3,9 @@
 Three kinds of evidence, strongest first:
 
 1. Exact copies (syndicated wire text) share a fingerprint of their words and
-   always merge.
+   always merge. Two headline-only items of one feed (no text, a link each) merge
+   only so: a feed lists each of its items once, and a headline alone is too little
+   to tell one event from another of its kind ("... reveal a hidden link to ...").
 2. Near copies (a wire text lightly edited: a new headline, a few words swapped,
    the last paragraph cut) always merge too: at least ``NEAR_COPY`` of the
    shorter text's four-word shingles occur in the other.
@@ -126,7 +128,7 @@ def group_articles(
     vectors, leads = texts.rows, texts.also
     graph = nearest_neighbours(vectors, NEIGHBOURS)
     forced = _near_copies(units, graph)
-    graph = _same_event(graph, vectors, leads)
+    graph = _apart(_same_event(graph, vectors, leads), units)
     others = _between_texts(len(units), graph, forced)
     weights = _scaled(len(units), graph, others)
     cut = threshold * _rarity(_retelling_rate(len(units), others))
@@ -162,6 +164,20 @@ def _same_event(graph: Neighbours, vectors: sp.csr_matrix, leads: sp.csr_matrix)
     there = paired_cosine(leads, vectors, graph.rows, graph.cols)
     back = paired_cosine(leads, vectors, graph.cols, graph.rows)
     return Neighbours(graph.rows, graph.cols, (graph.sims + np.minimum(there, back)) / 2)
+
+
+def _apart(graph: Neighbours, units: list[list[Article]]) -> Neighbours:
+    """The graph without edges between headline-only items of one feed (see 1. in the
+    module docstring)."""
+    feed = [u[0].source if not u[0].text.strip() and u[0].url is not None else None for u in units]
+    if all(f is None for f in feed):
+        return graph
+    keep = [
+        feed[i] is None or feed[i] != feed[j]
+        for i, j in zip(graph.rows.tolist(), graph.cols.tolist(), strict=True)
+    ]
+    mask = np.asarray(keep, dtype=bool)
+    return Neighbours(graph.rows[mask], graph.cols[mask], graph.sims[mask])
 
 
 def _fingerprint(article: Article) -> str:

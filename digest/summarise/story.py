@@ -16,6 +16,7 @@ def story_summary(outcome: FollowUp, words: int, llm: LLMSummariser | None = Non
     summary = summarise(told, words)
     if not summary and outcome.reporting:  # its new sentences were all fragments
         summary = summarise(outcome.articles, words)
-    if llm is not None:
+    # Headline-only tellings (no text) give no summary; the LLM is not asked to invent one.
+    if llm is not None and any(a.text.strip() for a in told):
         summary = llm.summarise(told, words, fallback=summary)
     return summary
