@@ -18,9 +18,10 @@ run: $(STAMP)
 	$(BIN)/digest run --config config/digest.toml
 
 # PostgreSQL tests run when .ci/postgres can start a local server (CI does: root, Debian).
+# Four workers: the scenario tests (real processes) mostly wait on each other.
 test: $(STAMP)
 	DIGEST_TEST_POSTGRES_URL="$${DIGEST_TEST_POSTGRES_URL:-$$(bash .ci/postgres 2>/dev/null)}" \
-		$(BIN)/python -m pytest -q
+		$(BIN)/python -m pytest -q -n 4
 
 lint: $(STAMP)
 	$(BIN)/ruff check digest tests benchmarks

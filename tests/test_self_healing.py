@@ -143,7 +143,7 @@ def test_a_run_beside_a_live_one_says_who_holds_the_edition_and_exits_3(
     scenario: Scenario,
 ) -> None:
     s = scenario
-    s.server.delay = 0.2  # a slow send: the first holds the edition for seconds
+    s.server.delay = 1.0  # a slow send: the first holds the edition for twenty seconds
     first = s.start("run")
     assert s.wait_until(lambda: s.server.requests_count > 0, 60, 0.01)
     second = s.run("send", "morning")
