@@ -19,6 +19,7 @@ from benchmarks.results import write_results
 from digest.cleaning.scraped import clean_scraped_text
 from digest.models import Article, Subscriber
 from digest.pipeline import build_edition
+from digest.rendering.personal import personalise
 from digest.rendering.renderer import Renderer
 from digest.settings.config import load_settings
 from digest.stories.headlines import choose_headline
@@ -122,7 +123,7 @@ def main() -> int:
     rendered, render_seconds = timed(renderer.render, edition, repeat=5)
     subscriber = Subscriber("ana@mail.example", "Ana")
     _, personal_seconds = timed(
-        renderer.personalise, rendered, subscriber, "https://x.example/u/T", repeat=500
+        personalise, rendered, subscriber, "https://x.example/u/T", repeat=500
     )
     results["render_compile_seconds"] = round(render_seconds, 4)
     results["personalise_seconds"] = round(personal_seconds, 6)

@@ -175,6 +175,15 @@ class LocalServer:
                     with server._lock:
                         server.in_flight -= 1
 
+            def do_POST(self) -> None:  # answered by a handler function only
+                with server._lock:
+                    server.requests.append(self.path)
+                custom = server.handlers.get(self.path)
+                if custom is None:
+                    self._answer(Route(405, b"no POST here"))
+                    return
+                custom(self)
+
             def _answer(self, route: Route) -> None:
                 self.send_response(route.status)
                 for key, value in route.headers.items():
