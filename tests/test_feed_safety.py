@@ -54,7 +54,8 @@ def test_billion_laughs_is_not_expanded(
         documents = _fetch(local_server, fetcher, body)
     except SourceError:
         documents = []  # refusing the feed is harmless too
-    assert time.monotonic() - started < 5
+    # A hang guard, not a speed measure: an expansion of 10**9 entities takes hours.
+    assert time.monotonic() - started < 60
     for doc in documents:
         for value in (doc.title or "", doc.fragment or ""):
             assert value.count("lol") < 20, value[:200]
