@@ -1,0 +1,181 @@
+"""Reader checks: what a subscriber would call a defect, even where ROUGE counts
+nothing. Computed on an edition's JSON (``digest build --out``) and its input
+articles; each check a count of stories or a share of summaries (goals in
+``benchmarks/floors.toml``):
+
+- ``outlet_named_twice``: stories whose "Also reported by" names an outlet twice;
+- ``repeated_sentence_share``: summaries with two sentences sharing more than half of
+  the shorter one's content words (the same thing in two outlets' words);
+- ``dangling_opening_share``: summaries whose first sentence opens with a pronoun or
+  connective (He, She, They, It, His, Her, Their, But, And, However, Also), a bare
+  number, or a surname the summary has not introduced ("Thalberg said ...");
+- ``headline_number_unsupported``: stories whose headline has a number no article of
+  the story has;
+- ``spread_beyond_lookback``: stories, not marked as updates, whose articles were
+  published further apart than the edition's lookback (48 h by default).
+
+The checks that need outlets or dates run only where the input carries them (the
+sample edition; the dev sets hold titles and texts only).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+ROOT = Path(__file__).resolve().parent.parent
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z0-9])")
+WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+OPENERS = {"he", "she", "they", "it", "his", "her", "their", "but", "and", "however", "also"}
+REPORTING = re.compile(
+    r"^([A-Z][a-z'’-]+)\s+(said|says|told|added|noted|argued|wrote|warned|explained|insisted)\b"
+)
+LOOKBACK = timedelta(hours=48)
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in SENTENCE.split(" ".join(text.split())) if s]
+
+
+def content_words(sentence: str) -> set[str]:
+    return {w for w in WORD.findall(sentence.lower()) if w not in ENGLISH_STOP_WORDS}
+
+
+def repeats(summary: str) -> bool:
+    words = [content_words(s) for s in sentences(summary)]
+    for i, a in enumerate(words):
+        for b in words[i + 1 :]:
+            shorter = min(len(a), len(b))
+            if shorter and len(a & b) > shorter / 2:
+                return True
+    return False
+
+
+def dangles(summary: str, headline: str) -> bool:
+    first = next(iter(sentences(summary)), "")
+    if not first:
+        return False
+    opener = WORD.findall(first.lower())[:1]
+    if (opener and opener[0] in OPENERS) or first[0].isdigit():
+        return True
+    named = REPORTING.match(first)
+    return bool(named and named.group(1) not in headline)
+
+
+def check(edition: dict[str, Any], articles: dict[str, dict[str, Any]]) -> dict[str, float]:
+    stories = [st for section in edition["sections"] for st in section["stories"]]
+    summaries = [st["summary"] for st in stories if st.get("summary")]
+    outlets = {a.get("source") for a in articles.values()}
+    real_outlets = len(outlets - {None, "", "input"}) > 1
+    dated = any(a.get("published") for a in articles.values())
+    result = {
+        "repeated_sentence_share": _share(sum(repeats(s) for s in summaries), summaries),
+        "dangling_opening_share": _share(
+            sum(dangles(st["summary"], st["headline"]) for st in stories if st.get("summary")),
+            summaries,
+        ),
+        "headline_number_unsupported": sum(_unsupported(st, articles) for st in stories),
+    }
+    if real_outlets:
+        result["outlet_named_twice"] = sum(_twice(st) for st in stories)
+    if dated:
+        result["spread_beyond_lookback"] = sum(_spread(st, articles) for st in stories)
+    return result
+
+
+def _share(count: int, of: list[str]) -> float:
+    return round(count / len(of), 4) if of else 0.0
+
+
+def _twice(story: dict[str, Any]) -> bool:
+    others = [s.get("source") for s in story.get("sources", [])[1:]]
+    return len(others) != len(set(others))
+
+
+def _unsupported(story: dict[str, Any], articles: dict[str, dict[str, Any]]) -> bool:
+    told = " ".join(
+        f"{articles.get(i, {}).get('title') or ''} {articles.get(i, {}).get('text') or ''}"
+        for i in story["articles"]
+    )
+    known = {n.replace(",", "") for n in NUMBER.findall(told)}
+    return any(n.replace(",", "") not in known for n in NUMBER.findall(story["headline"]))
+
+
+def _spread(story: dict[str, Any], articles: dict[str, dict[str, Any]]) -> bool:
+    if story.get("update_of"):
+        return False
+    times = [_time(articles.get(i, {}).get("published")) for i in story["articles"]]
+    known = [t for t in times if t is not None]
+    return len(known) > 1 and max(known) - min(known) > LOOKBACK
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def sample_edition(out: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The shipped samples collected and built as the default config does (capped),
+    with the stored articles as the checks' input."""
+    with tempfile.TemporaryDirectory() as tmp:
+        for folder in ("config", "samples"):
+            shutil.copytree(ROOT / folder, Path(tmp) / folder)
+        config = Path(tmp) / "config" / "digest.toml"
+        env = {"PATH": "/usr/bin:/bin", "DIGEST_SECRET_KEY": "eval-" + "k" * 40}
+        digest = [sys.executable, "-m", "digest"]
+        subprocess.run(
+            [*digest, "collect", "--config", str(config)], check=True, env=env, capture_output=True
+        )
+        edition_path = out / "sample.edition.json"
+        subprocess.run(
+            [*digest, "build", "--config", str(config), "--out", str(edition_path)],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        articles = _stored_articles(Path(tmp) / "var" / "digest.db")
+    return json.loads(edition_path.read_text()), articles
+
+
+def _stored_articles(database: Path) -> dict[str, dict[str, Any]]:
+    import sqlite3
+
+    with sqlite3.connect(database) as db:
+        db.row_factory = sqlite3.Row
+        rows = db.execute("SELECT id, source, title, text, published FROM articles").fetchall()
+    return {r["id"]: dict(r) for r in rows}
+
+
+def run_all(
+    held_out: dict[str, Any], halves: dict[str, list[dict[str, Path]]], out: Path
+) -> dict[str, dict[str, float]]:
+    """Every check on every held-out dev edition and on the sample edition:
+    {check: {edition: value}}."""
+    from benchmarks.eval import read_jsonl
+
+    found: dict[str, dict[str, float]] = {}
+    editions: list[tuple[str, dict[str, Any], dict[str, dict[str, Any]]]] = []
+    for key, value in held_out.items():
+        if key == "chosen" or not key.endswith(("/stories", "/topics")):
+            continue
+        name = key.partition("/")[0]
+        for h, path in enumerate(value["editions"]):
+            inputs = {row["id"]: row for row in read_jsonl(halves[name][h]["input"])}
+            editions.append((f"{name}.half{h}", json.loads(Path(path).read_text()), inputs))
+    editions.append(("sample", *sample_edition(out)))
+    for label, edition, articles in editions:
+        for name, value in check(edition, articles).items():
+            found.setdefault(name, {})[label] = value
+    return found
