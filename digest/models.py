@@ -32,6 +32,9 @@ class RawDocument:
     image: str | None = None  # the lead image, when the feed names one
     language: str | None = None  # a BCP 47 tag: the source's setting, else the feed's or page's
     guid: str | None = None  # the feed item's own id (RSS guid, Atom id), when it gives one
+    # The outlet, when the source knows it better than the page: a feed's configured
+    # name, a saved newsletter's sender. Else the page's site name, else its domain.
+    outlet: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +53,12 @@ class Article:
     image: str | None = None
     language: str | None = None
     guid: str | None = None  # the feed item's id: its identity within its source
+    outlet: str | None = None  # who published it, when not the source's name
+
+    @property
+    def outlet_name(self) -> str:
+        """The name readers see: the publisher, else the source's name."""
+        return self.outlet or self.source
 
     @property
     def paragraphs(self) -> list[str]:

@@ -21,6 +21,12 @@ from digest.rendering.groups import render_groups
 from digest.rendering.outputs import write_preview, write_web_version
 from digest.sections.assign import arrange
 from digest.settings.editions import EditionSettings
+from digest.settings.services import (
+    DEFAULT_STORIES,
+    DEFAULT_SUMMARIES,
+    StoriesSettings,
+    SummariesSettings,
+)
 from digest.sources.collection import (
     fetch_all,
     known_links,
@@ -94,6 +100,8 @@ def build_edition(
     weights: Mapping[str, float] | None = None,
     sent: Sequence[SentStory] = (),
     period: str | None = None,
+    stories: StoriesSettings = DEFAULT_STORIES,
+    summaries: SummariesSettings = DEFAULT_SUMMARIES,
 ) -> Edition:
     """Stories, summaries and sections from ``articles``; no I/O but the optional LLM.
 
@@ -104,16 +112,24 @@ def build_edition(
     ``weights`` (source name -> weight, 1 when absent) scale the ranking of a source's
     stories. ``sent`` are stories earlier editions carried: the new articles are
     grouped with theirs, and a story already sent comes back only as an update with
-    substantial new reporting (``digest.stories.updates``).
+    substantial new reporting (``digest.stories.updates``). ``stories`` and
+    ``summaries`` carry the tuned settings of grouping and extractive summaries.
     """
     now_ts = now.timestamp()
     built = [
         # The whole group goes along: more evidence of its section.
         (
-            make_story(outcome, story_summary(outcome, config.summary_words, llm), now_ts, weights),
+            make_story(
+                outcome,
+                story_summary(outcome, config.summary_words, summaries, llm),
+                now_ts,
+                weights,
+            ),
             group,
         )
-        for group, outcome in regroup(articles, sent)
+        for group, outcome in regroup(
+            articles, sent, stories.merge_threshold, timedelta(hours=config.lookback_hours)
+        )
     ]
     period = period or local_period(now, config.schedule.timezone)
     edition = Edition(
@@ -155,7 +171,16 @@ def build(
     llm = c.llm_summariser()
     weights = c.settings.source_weights
     edition = build_edition(
-        articles, config, now, llm=llm, capped=False, weights=weights, sent=sent, period=period
+        articles,
+        config,
+        now,
+        llm=llm,
+        capped=False,
+        weights=weights,
+        sent=sent,
+        period=period,
+        stories=c.settings.stories,
+        summaries=c.settings.summaries,
     )
     edits = c.store.edits.all(existing.id) if existing is not None else {}
     edition, renamed = reapply(edition, edits, config)

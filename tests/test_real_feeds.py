@@ -495,8 +495,8 @@ def test_no_llm_summary_is_asked_for_headlines_alone() -> None:
         "h1", "Science", "Coral reefs reveal a hidden link", "", url="https://s.example/1"
     )
     try:
-        assert story_summary(FollowUp([headline]), 60, llm) == ""
+        assert story_summary(FollowUp([headline]), 60, llm=llm) == ""
         assert fake.requests == []
-        assert story_summary(FollowUp([ARTICLE]), 60, llm) == GOOD and len(fake.requests) == 1
+        assert story_summary(FollowUp([ARTICLE]), 60, llm=llm) == GOOD and len(fake.requests) == 1
     finally:
         fake.server.stop()

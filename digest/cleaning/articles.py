@@ -30,6 +30,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from digest.cleaning.pages import extract_html, fragment_text
 from digest.cleaning.scraped import clean_scraped_text
@@ -48,6 +49,7 @@ from digest.urls import canonical_url, is_web_url
 # What one article may hold, whatever its source sends: a headline is a line, a long
 # read is well under the text cap, and raw input beyond its cap is not worth parsing.
 MAX_TITLE = 300
+MAX_OUTLET = 100
 MAX_TEXT = 100_000
 MAX_AUTHOR = 200
 MAX_URL = 2048
@@ -108,8 +110,18 @@ def clean(document: RawDocument) -> Article:
         image=next((i for i in (document.image, found.image) if i and is_web_url(i)), None),
         language=document.language,
         guid=guid,
+        outlet=_outlet(document, found, url),
     )
     return capped(article)
+
+
+def _outlet(document: RawDocument, found: Extracted, url: str | None) -> str | None:
+    """Who published it: what the source knows, the page's site name, the domain."""
+    named = one_line(document.outlet or found.site or "")
+    if not named and url:
+        named = urlsplit(url).hostname or ""
+        named = named.removeprefix("www.")
+    return cut_at_word(named, MAX_OUTLET) or None
 
 
 def capped(article: Article) -> Article:

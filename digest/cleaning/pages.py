@@ -82,6 +82,7 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
         published=_parse_date(doc.date),
         url=doc.url if doc.url and is_web_url(doc.url) else None,
         image=doc.image or None,
+        site=doc.sitename or None,
     )
 
 

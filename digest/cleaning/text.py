@@ -40,6 +40,7 @@ class Extracted:
     url: str | None = None
     credit: str | None = None
     image: str | None = None
+    site: str | None = None  # og:site_name or the publisher's name, from the page
 
 
 def is_boilerplate(line: str) -> bool:

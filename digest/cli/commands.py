@@ -133,7 +133,13 @@ def _offline_build(
     config = settings.edition(edition_name)
     loaded = [article_from_record(record) for _, record in read_jsonl(articles_path)]
     edition = pipeline.build_edition(
-        loaded, config, datetime.now(UTC), capped=not all_stories, weights=settings.source_weights
+        loaded,
+        config,
+        datetime.now(UTC),
+        capped=not all_stories,
+        weights=settings.source_weights,
+        stories=settings.stories,
+        summaries=settings.summaries,
     )
     write_json(out_file, edition_to_dict(edition))
     if html or text:

@@ -26,6 +26,7 @@ from mjml import mjml2html
 from digest.cleaning.text import cut_at_word
 from digest.errors import RenderError
 from digest.models import Edition, RenderedMessage, Section, Story, Subscriber
+from digest.rendering.attribution import OUTLETS_SHOWN, attribution
 from digest.rendering.personal import PERSONAL_FIELDS, RenderedEdition, personalise, placeholder
 from digest.rendering.themes import THEMES, Theme
 from digest.urls import attribute_url, is_web_url
@@ -135,7 +136,9 @@ class Renderer:
                 )
                 for s in chosen
             ]
-            rendered = self._render(edition, kept, preheader, THEMES[theme], len(dropped))
+            rendered = self._render(
+                edition, kept, preheader, THEMES[theme], len(dropped), web=budget is None
+            )
             if budget is None or len(rendered.html.encode("utf-8")) <= budget:
                 return rendered
             remaining = [st for st in ranked if st.id not in dropped]
@@ -156,6 +159,8 @@ class Renderer:
         preheader: str,
         theme: Theme,
         more: int,
+        *,
+        web: bool = False,
     ) -> RenderedEdition:
         nonce = secrets.token_hex(8)
         sections = [s for s in sections if s.stories]
@@ -170,6 +175,8 @@ class Renderer:
             "top_stories": top,
             "sections": [s for s in shown if s.stories],
             "more_stories": more,
+            # Each outlet once; the email names a few, the web version every one.
+            "outlets": lambda story: attribution(story, None if web else OUTLETS_SHOWN),
             "theme": theme,
             "lang": self.lang,
             "date_label": _date_label(edition.period),

@@ -23,6 +23,7 @@ from digest.settings.services import (
     LoggingSettings,
     SchedulerSettings,
     StorageSettings,
+    StoriesSettings,
     SummariesSettings,
     WebSettings,
 )
@@ -51,6 +52,7 @@ class Settings(Frozen):
     storage: StorageSettings = StorageSettings()
     web: WebSettings = WebSettings()
     summaries: SummariesSettings = SummariesSettings()
+    stories: StoriesSettings = StoriesSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     fetching: FetchingSettings = FetchingSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -66,12 +66,28 @@ class LLMSettings(Frozen):
 class SummariesSettings(Frozen):
     mode: Literal["extractive", "llm"] = "extractive"
     llm: LLMSettings | None = None
+    # Extractive summaries (chosen by `make eval` on held-out halves of the dev sets):
+    # a sentence whose content words are more than `redundancy` covered by the chosen
+    # ones says nothing new; `lead_weight` is the bonus of a report's first sentences.
+    redundancy: float = Field(default=0.5, gt=0.0, le=1.0)
+    lead_weight: float = Field(default=0.6, ge=0.0, le=5.0)
 
     @model_validator(mode="after")
     def _llm_needs_endpoint(self) -> SummariesSettings:
         if self.mode == "llm" and self.llm is None:
             raise ValueError("mode 'llm' needs a [summaries.llm] table with url and model")
         return self
+
+
+class StoriesSettings(Frozen):
+    """How articles merge into stories (digest.stories.grouping; chosen by `make eval`)."""
+
+    # The similarity cut where retellings are usual; it rises where they are rare.
+    merge_threshold: float = Field(default=0.44, gt=0.05, lt=0.95)
+
+
+DEFAULT_SUMMARIES = SummariesSettings()
+DEFAULT_STORIES = StoriesSettings()
 
 
 class SchedulerSettings(Frozen):

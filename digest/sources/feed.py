@@ -153,6 +153,7 @@ class FeedSource:
             image=_entry_image(entry),
             language=language,
             guid=guid if guid and guid.strip() else None,
+            outlet=self.name,
         )
         return Entry(document, unread)
 

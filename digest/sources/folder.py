@@ -7,7 +7,7 @@ import email
 import email.policy
 import logging
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
+from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 
 from digest.errors import SourceError
@@ -106,4 +106,12 @@ def _email(
         topic_hint=topic,
         origin=str(file),
         language=language,
+        outlet=_sender(message),
     )
+
+
+def _sender(message: EmailMessage) -> str | None:
+    """The newsletter's sender by name ("The Harbour Times <news@...>"), else its
+    address's domain: the outlet, rather than the folder's name."""
+    name, address = parseaddr(str(message["From"] or ""))
+    return name.strip() or (address.rpartition("@")[2] or None)

@@ -63,6 +63,7 @@ def _entry(
         image=_str(item.get("image")) or _str(item.get("banner_image")),
         language=language,
         guid=guid if isinstance(guid, str) and guid.strip() else None,
+        outlet=source,
     )
     return Entry(document, None if published else raw_date)
 

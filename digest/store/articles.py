@@ -68,6 +68,7 @@ class ArticleStore:
                         "collected_at": now,
                         "image": article.image,
                         "language": article.language,
+                        "outlet": article.outlet,
                         "guid": article.guid,
                     }
                 )
@@ -181,4 +182,5 @@ def _article(row: Any) -> Article:
         image=row.image,
         language=row.language,
         guid=row.guid,
+        outlet=row.outlet,
     )

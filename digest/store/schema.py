@@ -60,6 +60,7 @@ articles = Table(
     Column("image", Text),
     Column("language", String(35)),  # BCP 47 tag, when the source or page says
     Column("guid", Text),  # the feed item's GUID: its identity within the source
+    Column("outlet", String(200)),  # the publisher, when not the source's name
     Index("ix_articles_collected_at", "collected_at"),
     # An item's link finds the same article from another source; hash: URLs can be long.
     Index("ix_articles_url", "url", postgresql_using="hash"),

@@ -100,12 +100,21 @@ LEAD_BONUS = 1.0
 
 def choose_headline(members: Sequence[Article]) -> str:
     """The most informative cleaned member headline (lead first on ties)."""
-    best, best_score = "", float("-inf")
+    if not members:
+        return ""
+    index = headline_article(members)
+    return clean_headline(members[index].title, members[index].source) or members[0].title
+
+
+def headline_article(members: Sequence[Article]) -> int:
+    """Which member's headline heads the story: the summary starts from its facts, so
+    headline and summary tell the same report."""
+    best, best_score = 0, float("-inf")
     for index, article in enumerate(members):
         headline = clean_headline(article.title, article.source)
         if not headline:
             continue
         score = informativeness(headline) + (LEAD_BONUS if index == 0 else 0.0)
         if score > best_score:
-            best, best_score = headline, score
-    return best or (members[0].title if members else "")
+            best, best_score = index, score
+    return best

@@ -21,10 +21,11 @@ def story_ranking(
     """Rank within a section: outlets count most, then freshness (a day halves it),
     all multiplied by the highest weight among the story's sources (1 by default)."""
     sources = {a.source for a in group}
+    outlets = {a.outlet_name for a in group}
     times = [a.published.timestamp() for a in group if a.published]
     freshness = 0.5 ** (max(0.0, now_ts - max(times)) / 86400.0) if times else 0.5
     weight = max((weights or {}).get(source, 1.0) for source in sources) if sources else 1.0
-    return Ranking(outlets=len(sources), freshness=freshness, weight=weight)
+    return Ranking(outlets=len(outlets), freshness=freshness, weight=weight)
 
 
 def make_story(
@@ -37,7 +38,7 @@ def make_story(
         id=story_id(tellings),
         headline=choose_headline(tellings),
         summary=summary,
-        articles=tuple(StoryLink(a.id, a.source, a.title, a.url) for a in tellings),
+        articles=tuple(StoryLink(a.id, a.outlet_name, a.title, a.url) for a in tellings),
         score=ranking.total,
         published=max((a.published for a in tellings if a.published), default=None),
         image=next((a.image for a in tellings if a.image), None),

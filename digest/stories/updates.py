@@ -47,12 +47,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from digest.language.sentences import split_sentences
 from digest.models import Article, SentStory, StoryRef
-from digest.stories.grouping import group_articles
+from digest.stories.grouping import DEFAULT_THRESHOLD, group_articles
+from digest.stories.span import one_event_each
 
 MIN_NEW_FACTS = 4
 MIN_NEW_SENTENCES = 3
@@ -94,14 +96,19 @@ class FollowUp:
 
 
 def regroup(
-    articles: Sequence[Article], sent: Sequence[SentStory]
+    articles: Sequence[Article],
+    sent: Sequence[SentStory],
+    threshold: float = DEFAULT_THRESHOLD,
+    span: timedelta | None = None,
 ) -> list[tuple[list[Article], FollowUp]]:
     """The new articles grouped together with the stories earlier editions sent, and
     what each group becomes: [(the whole group, its follow-up)]; groups that bring
-    nothing to send are left out."""
+    nothing to send are left out. A group of new reports further apart than ``span``
+    is cut into its days' events (``digest.stories.span``)."""
     earlier = {a.id: story.ref for story in sent for a in story.articles}
     context = list({a.id: a for story in sent for a in story.articles}.values())
-    groups = group_articles([a for a in articles if a.id not in earlier] + context)
+    grouped = group_articles([a for a in articles if a.id not in earlier] + context, threshold)
+    groups = [part for group in grouped for part in one_event_each(group, span, earlier)]
     found = [(group, follow_up(group, earlier)) for group in groups]
     return [(group, outcome) for group, outcome in found if outcome.articles]
 
