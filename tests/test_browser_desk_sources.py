@@ -16,10 +16,10 @@ from digest.components import Components, build_components
 from digest.models import RunReport
 from digest.settings.config import load_settings
 from tests.conftest import FIXED_NOW, LocalServer
+from tests.served_app import free_port, serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, FLAGS
 from tests.test_desk import EDITOR, PASSWORD
 from tests.test_desk_sources import BAD, GOOD, OFF, health_config
-from tests.test_web_feeds import free_port, serving
 
 pytestmark = [
     pytest.mark.slow,

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +20,6 @@ from typing import Any
 import feedparser
 import httpx
 import pytest
-import uvicorn
 from markupsafe import escape
 
 from digest import pipeline
@@ -32,37 +27,12 @@ from digest.components import Components, build_components
 from digest.models import Edition, RunReport, Section, Story, StoryLink
 from digest.rendering.feeds import FEED_SIZE
 from digest.settings.config import load_settings
-from digest.web.app import create_app
 from tests.conftest import FIXED_NOW, Clock
+from tests.served_app import free_port, serving
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
 FIRST, SECOND, DRAFT = "2026-11-27", "2026-11-28", "2026-11-29"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serving(c: Components, port: int) -> Iterator[None]:
-    """The web app of ``c`` served by uvicorn on ``port`` until the block ends."""
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(c), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass
