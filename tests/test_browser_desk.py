@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import Message
@@ -22,15 +19,14 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from digest import pipeline
 from digest.components import Components, build_components
 from digest.models import SubscriberStatus
 from digest.scheduler.wiring import Runner
 from digest.settings.config import load_settings
-from digest.web.app import create_app
 from tests.conftest import FIXED_NOW
+from tests.served_app import free_port, serving
 from tests.test_browser import ARTIFACTS, CHROMIUM, FLAGS
 from tests.test_desk import EDITOR, PASSWORD, Clock, html_part
 
@@ -38,12 +34,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -59,18 +49,8 @@ def served(project: Path) -> Iterator[tuple[Components, Clock, str]]:
     clock = Clock()
     c = build_components(load_settings(project, {"DIGEST_SECRET_KEY": "k" * 32}), clock=clock)
     c.store.editors.add(EDITOR, PASSWORD, FIXED_NOW)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(c), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield c, clock, base
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(c, port):
+        yield c, clock, base
     c.close()
 
 

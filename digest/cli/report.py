@@ -5,18 +5,8 @@ from __future__ import annotations
 from rich.table import Table
 
 from digest.cli.common import out
-from digest.models import ItemCounts, RunReport, SourceReport
-from digest.store.health import FAILURE_STREAK_ALERT
-
-
-def describe_counts(counts: ItemCounts) -> str:
-    """The counts in a line, "69 items: 60 stored, 9 known, 0 skipped": known only
-    when some are, and the skipped ones' reasons after them."""
-    parts = [f"{counts.stored} stored", *([f"{counts.known} known"] if counts.known else [])]
-    parts.append(f"{counts.skipped} skipped")
-    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(counts.reasons.items()))
-    noun = "item" if counts.items == 1 else "items"
-    return f"{counts.items} {noun}: {', '.join(parts)}" + (f" ({why})" if why else "")
+from digest.models import RunReport, SourceReport
+from digest.store.health import FAILURE_STREAK_ALERT, describe_counts
 
 
 def print_report(report: RunReport) -> None:

@@ -18,7 +18,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from digest.cli.common import ConfigOption, components_from, err, out, settings_from
-from digest.cli.report import describe_counts
 from digest.components import build_fetcher
 from digest.errors import ConfigError
 from digest.models import ItemCounts
@@ -33,7 +32,7 @@ from digest.sources.opml import (
     read_opml,
     sources_toml,
 )
-from digest.store.health import FAILURE_STREAK_ALERT, SourceHealth
+from digest.store.health import FAILURE_STREAK_ALERT, SourceHealth, describe_counts
 
 app = typer.Typer(help="Import, export and inspect the sources.", no_args_is_help=True)
 

@@ -190,6 +190,17 @@ class EditionStore:
         with self.engine.connect() as conn:
             return [ArchivedEdition(r.name, r.period, r.built_at) for r in conn.execute(query)]
 
+    def sent_of(self, name: str, limit: int = 20) -> list[StoredEdition]:
+        """One edition's newest sent periods, newest first (its feeds)."""
+        query = (
+            select(editions)
+            .where(editions.c.name == name, editions.c.status == "sent")
+            .order_by(editions.c.period.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(query)]
+
     def set_status(self, edition_id: int, status: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(editions).where(editions.c.id == edition_id).values(status=status))

@@ -102,6 +102,17 @@ class SourceHealth:
         return self.failure_streak >= FAILURE_STREAK_ALERT
 
 
+def describe_counts(counts: ItemCounts) -> str:
+    """The counts in a line, "69 items: 60 stored, 9 known, 0 skipped": known only
+    when some are, and the skipped ones' reasons after them (the CLI's tables and the
+    desk's sources page)."""
+    parts = [f"{counts.stored} stored", *([f"{counts.known} known"] if counts.known else [])]
+    parts.append(f"{counts.skipped} skipped")
+    why = ", ".join(f"{reason}: {n}" for reason, n in sorted(counts.reasons.items()))
+    noun = "item" if counts.items == 1 else "items"
+    return f"{counts.items} {noun}: {', '.join(parts)}" + (f" ({why})" if why else "")
+
+
 class HealthLog:
     """The ``fetches`` and ``source_state`` tables. Each method is one transaction."""
 

@@ -9,6 +9,8 @@ from starlette.types import ASGIApp
 
 from digest.components import Components
 from digest.web import archive, desk, desk_forms, preferences, public, signup, unsubscribe, webhooks
+from digest.web.desk_sources import sources_page
+from digest.web.feeds import atom_feed, json_feed
 from digest.web.middleware import BodyLimit, SecurityHeaders
 from digest.web.state import make_state
 
@@ -21,6 +23,7 @@ ROUTES = [
     Route("/desk/login", desk.login, methods=["GET", "POST"]),
     Route("/desk/logout", desk.logout, methods=["POST"]),
     Route("/desk", desk.editions),
+    Route("/desk/sources", sources_page),
     Route(EDITION, desk.edition),
     Route(f"{EDITION}/preview", desk.preview),
     Route(EDITION + "/email.{part:str}", desk.email),
@@ -36,6 +39,8 @@ ROUTES = [
     Route("/signup", signup.signup, methods=["GET", "POST"]),
     Route("/signup/confirm/{token}", signup.confirm_signup, methods=["GET", "POST"]),
     Route("/editions", archive.archive),
+    Route("/editions/{name}/feed.xml", atom_feed),
+    Route("/editions/{name}/feed.json", json_feed),
     Route("/editions/{name}/{period}", archive.web_version),
 ]
 

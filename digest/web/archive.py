@@ -32,7 +32,8 @@ async def archive(request: Request) -> Response:
                 {"name": item.name, "period": item.period, "label": item.period}
             )
     listed = [
-        {"title": titles.get(name, name), "editions": items} for name, items in groups.items()
+        {"name": name, "title": titles.get(name, name), "editions": items}
+        for name, items in groups.items()
     ]
     return show(request, "public/archive.html", "Archive", groups=listed)
 
@@ -54,5 +55,15 @@ async def web_version(request: Request) -> Response:
     if not path.is_relative_to(root) or not path.is_file():
         return missing()
     return HTMLResponse(
-        path.read_text(encoding="utf-8"), headers={"Content-Security-Policy": WEB_VERSION_CSP}
+        path.read_text(encoding="utf-8"),
+        headers={"Content-Security-Policy": WEB_VERSION_CSP, "Link": feed_links(name)},
+    )
+
+
+def feed_links(name: str) -> str:
+    """The edition's feeds as a ``Link`` header (RFC 8288): the web version is written
+    at send time, so its page cannot carry ``<link rel="alternate">`` itself."""
+    return (
+        f'</editions/{name}/feed.xml>; rel="alternate"; type="application/atom+xml", '
+        f'</editions/{name}/feed.json>; rel="alternate"; type="application/feed+json"'
     )
