@@ -288,3 +288,16 @@ def test_database_url_from_environment_overrides_the_file() -> None:
 def test_database_url_without_scheme_is_rejected(tmp_path: Path) -> None:
     error = _config_error(_write(tmp_path, SHIPPED_TEXT), {"DIGEST_DATABASE_URL": "var/digest.db"})
     assert error.field == "storage.url"
+
+
+def test_the_tuned_settings_default_to_what_the_stages_use_alone() -> None:
+    """`make eval` chooses [stories] and [summaries] values; their defaults must be
+    the stages' own, or a config without the tables would build something else."""
+    from digest.settings.services import StoriesSettings, SummariesSettings
+    from digest.stories import grouping
+    from digest.summarise import extractive
+
+    assert StoriesSettings().merge_threshold == grouping.DEFAULT_THRESHOLD
+    assert StoriesSettings().rarity_power == grouping.RARITY_POWER
+    assert SummariesSettings().redundancy == extractive.MAX_COVERED
+    assert SummariesSettings().lead_weight == extractive.LEAD_WEIGHT
