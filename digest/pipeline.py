@@ -128,7 +128,7 @@ def build_edition(
             group,
         )
         for group, outcome in regroup(
-            articles, sent, stories.merge_threshold, timedelta(hours=config.lookback_hours)
+            articles, sent, stories, timedelta(hours=config.lookback_hours)
         )
     ]
     period = period or local_period(now, config.schedule.timezone)

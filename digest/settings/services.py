@@ -84,6 +84,8 @@ class StoriesSettings(Frozen):
 
     # The similarity cut where retellings are usual; it rises where they are rare.
     merge_threshold: float = Field(default=0.44, gt=0.05, lt=0.95)
+    # How much the cut rises where the collection rarely retells its events.
+    rarity_power: float = Field(default=0.5, ge=0.0, le=3.0)
 
 
 DEFAULT_SUMMARIES = SummariesSettings()

@@ -113,12 +113,15 @@ _WORDS = re.compile(r"\w+")
 
 
 def group_articles(
-    articles: Sequence[Article], threshold: float = DEFAULT_THRESHOLD
+    articles: Sequence[Article],
+    threshold: float = DEFAULT_THRESHOLD,
+    rarity_power: float = RARITY_POWER,
 ) -> list[list[Article]]:
     """Partition ``articles`` into stories; each story lists its lead article first.
 
     ``threshold`` is the cut where retellings are usual; where the collection rarely
-    retells its events it rises (see the module docstring). The result does not
+    retells its events it rises, the more the higher ``rarity_power`` (see the module
+    docstring). The result does not
     depend on the order of ``articles``.
     """
     if not articles:
@@ -131,7 +134,7 @@ def group_articles(
     graph = _apart(_same_event(graph, vectors, leads), units)
     others = _between_texts(len(units), graph, forced)
     weights = _scaled(len(units), graph, others)
-    cut = threshold * _rarity(_retelling_rate(len(units), others))
+    cut = threshold * _rarity(_retelling_rate(len(units), others), rarity_power)
     labels = average_linkage(len(units), graph.rows, graph.cols, weights, cut, forced=forced)
     by_label: dict[int, list[int]] = {}
     for index, label in enumerate(labels):
@@ -238,16 +241,16 @@ def _retelling_rate(n: int, others: Neighbours) -> float:
     return (retold + USUAL_RETELLING * PRIOR_TEXTS) / (n + PRIOR_TEXTS)
 
 
-def _rarity(rate: float) -> float:
+def _rarity(rate: float, power: float = RARITY_POWER) -> float:
     """How much the cut rises when retellings are rarer than usual (see the module
     docstring): the prior odds against a telling, relative to the usual odds, to the
-    power ``RARITY_POWER``; 1 at the usual rate or above, at most ``MAX_RAISE``."""
+    power ``power``; 1 at the usual rate or above, at most ``MAX_RAISE``."""
     if rate >= USUAL_RETELLING:
         return 1.0
     if rate <= 0.0:
         return MAX_RAISE
     odds = (1 - rate) / rate / ((1 - USUAL_RETELLING) / USUAL_RETELLING)
-    return float(min(MAX_RAISE, odds**RARITY_POWER))
+    return float(min(MAX_RAISE, odds**power))
 
 
 def _lead_first(units: list[list[Article]], vectors: sp.csr_matrix) -> list[Article]:

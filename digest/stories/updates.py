@@ -53,7 +53,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from digest.language.sentences import split_sentences
 from digest.models import Article, SentStory, StoryRef
-from digest.stories.grouping import DEFAULT_THRESHOLD, group_articles
+from digest.settings.services import DEFAULT_STORIES, StoriesSettings
+from digest.stories.grouping import group_articles
 from digest.stories.span import one_event_each
 
 MIN_NEW_FACTS = 4
@@ -98,7 +99,7 @@ class FollowUp:
 def regroup(
     articles: Sequence[Article],
     sent: Sequence[SentStory],
-    threshold: float = DEFAULT_THRESHOLD,
+    tuning: StoriesSettings = DEFAULT_STORIES,
     span: timedelta | None = None,
 ) -> list[tuple[list[Article], FollowUp]]:
     """The new articles grouped together with the stories earlier editions sent, and
@@ -107,7 +108,8 @@ def regroup(
     is cut into its days' events (``digest.stories.span``)."""
     earlier = {a.id: story.ref for story in sent for a in story.articles}
     context = list({a.id: a for story in sent for a in story.articles}.values())
-    grouped = group_articles([a for a in articles if a.id not in earlier] + context, threshold)
+    fresh = [a for a in articles if a.id not in earlier]
+    grouped = group_articles(fresh + context, tuning.merge_threshold, tuning.rarity_power)
     groups = [part for group in grouped for part in one_event_each(group, span, earlier)]
     found = [(group, follow_up(group, earlier)) for group in groups]
     return [(group, outcome) for group, outcome in found if outcome.articles]
