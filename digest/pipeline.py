@@ -164,7 +164,11 @@ def build(
         _describe(report, existing)
         return existing
     lookback = timedelta(hours=config.lookback_hours)
-    articles = c.store.articles.for_edition(config.name, now - lookback)
+    articles = [
+        a
+        for a in c.store.articles.for_edition(config.name, now - lookback)
+        if config.draws_on(a.source)
+    ]
     # What went out before: an article in the window may have come just after an
     # edition that is itself outside it, so look back twice as far.
     sent = c.store.articles.sent_stories(config.name, now - 2 * lookback)

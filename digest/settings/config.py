@@ -71,6 +71,14 @@ class Settings(Frozen):
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise ValueError(f"{what}: duplicate name(s) {', '.join(dupes)}")
+        known = {s.name for s in self.sources}
+        for edition in self.editions:
+            unknown = [n for n in edition.sources or () if n not in known]
+            if unknown:
+                raise ValueError(
+                    f"edition {edition.name!r}: sources {', '.join(map(repr, unknown))} "
+                    "are not [[sources]] names"
+                )
         return self
 
     @property

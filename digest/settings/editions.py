@@ -41,6 +41,11 @@ def _duration(value: str) -> timedelta | None:
     return timedelta(seconds=int(found.group(1)) * _UNITS[found.group(2)])
 
 
+# Names an edition cannot take: they are the addresses of pages beside /signup/NAME
+# and /editions/NAME, or the wildcard of subscriptions ("*": every edition).
+RESERVED_NAMES = frozenset({"confirm", "feed.xml", "feed.json", "all", "everything"})
+
+
 class SectionSettings(Frozen):
     name: str = Field(min_length=1)
     description: str = ""
@@ -69,6 +74,8 @@ class EditionSettings(Frozen):
     # (local midnight after the edition's date), or a duration after the due time
     # ("90m", "6h", "1d"). Past it the rest stays undelivered, and monitoring says so.
     deliver_until: str = "end-of-period"
+    # The [[sources]] this edition draws on, by name; None: every source.
+    sources: tuple[str, ...] | None = None
 
     @field_validator("deliver_until")
     @classmethod
@@ -95,7 +102,13 @@ class EditionSettings(Frozen):
     def _slug(cls, value: str) -> str:
         if not NAME.match(value):
             raise ValueError(f"{value!r}: use lower-case letters, digits, '-' or '_'")
+        if value in RESERVED_NAMES:
+            raise ValueError(f"{value!r} is reserved (a page's address); choose another name")
         return value
+
+    def draws_on(self, source: str) -> bool:
+        """Whether this edition carries articles of ``source``."""
+        return self.sources is None or source in self.sources
 
     @field_validator("subject")
     @classmethod

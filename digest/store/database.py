@@ -27,11 +27,13 @@ from digest.store.alerts import AlertLog
 from digest.store.articles import ArticleStore
 from digest.store.desk import EditionEdits, Editors
 from digest.store.editions import EditionStore
+from digest.store.erasures import ErasureStore
 from digest.store.health import HealthLog
 from digest.store.leases import Leases
 from digest.store.ledger import Ledger
 from digest.store.runs import RunLog
 from digest.store.subscribers import SubscriberStore
+from digest.store.subscriptions import SubscriptionStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -143,6 +145,8 @@ class Store:
         self.editions = EditionStore(engine)
         self.ledger = Ledger(engine)
         self.subscribers = SubscriberStore(engine)
+        self.subscriptions = SubscriptionStore(engine)
+        self.erasures = ErasureStore(engine)
         self.runs = RunLog(engine)
         self.leases = Leases(engine)
         self.editors = Editors(engine)

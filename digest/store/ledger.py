@@ -23,6 +23,7 @@ from sqlalchemy import Engine, and_, exists, func, insert, literal, or_, select,
 from digest.models import Delivery, DeliveryState, Subscriber, SubscriberStatus
 from digest.store.schema import deliveries, editions, subscribers
 from digest.store.subscribers import subscriber_from_row
+from digest.store.subscriptions import receives
 
 P, S, A = DeliveryState.PENDING.value, DeliveryState.SENDING.value, DeliveryState.ACCEPTED.value
 
@@ -49,9 +50,10 @@ class Ledger:
         self.engine = engine
 
     def enqueue(self, edition_id: int, now: datetime, timezone: str | None = None) -> int:
-        """Add a pending row for every active subscriber (of ``timezone``, when given)
-        not yet in the ledger for this edition (one INSERT ... SELECT: the list never
-        passes through Python)."""
+        """Add a pending row for every active subscriber of this edition (of
+        ``timezone``, when given) not yet in the ledger for it (one INSERT ... SELECT:
+        the list never passes through Python)."""
+        name = select(editions.c.name).where(editions.c.id == edition_id).scalar_subquery()
         missing = ~exists().where(
             and_(deliveries.c.edition_id == edition_id, deliveries.c.email == subscribers.c.email)
         )
@@ -61,7 +63,7 @@ class Ledger:
             literal(P),
             literal(0),
             literal(now, type_=deliveries.c.updated_at.type),
-        ).where(subscribers.c.status == SubscriberStatus.ACTIVE.value, missing)
+        ).where(subscribers.c.status == SubscriberStatus.ACTIVE.value, missing, receives(name))
         if timezone is not None:
             source = source.where(subscribers.c.timezone == timezone)
         count = select(func.count()).where(deliveries.c.edition_id == edition_id)
@@ -76,9 +78,11 @@ class Ledger:
             return int(conn.scalar(count) or 0) - before
 
     def suppress_inactive(self, edition_id: int, now: datetime) -> int:
-        """Pending rows of subscribers who unsubscribed, bounced or complained since."""
+        """Pending rows of subscribers who unsubscribed (from everything or from this
+        edition), bounced or complained since."""
+        name = select(editions.c.name).where(editions.c.id == edition_id).scalar_subquery()
         inactive = select(subscribers.c.email).where(
-            subscribers.c.status != SubscriberStatus.ACTIVE.value
+            or_(subscribers.c.status != SubscriberStatus.ACTIVE.value, ~receives(name))
         )
         return self._update(
             and_(

@@ -128,6 +128,32 @@ subscribers = Table(
     Column("preferences_set_at", UTCDateTime()),
 )
 
+# One row per subscriber and edition (a newsletter). Edition "*" is every edition; a
+# row for a named edition overrides it (migration 0013 explains).
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column(
+        "subscriber_id",
+        Integer,
+        ForeignKey("subscribers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("edition", String(63), primary_key=True),
+    Column("status", String(16), nullable=False),  # active | unsubscribed
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_subscriptions_edition_status", "edition", "status"),
+)
+
+# The keyed hash (HMAC-SHA256, the signing key) of each erased address.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("erased_at", UTCDateTime(), nullable=False),
+)
+
 webhook_events = Table(
     "webhook_events",
     metadata,

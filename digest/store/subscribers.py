@@ -15,17 +15,24 @@ from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from digest.audience.statuses import imported_status
 from digest.errors import StoreError
 from digest.models import ImportedSubscriber, Subscriber, SubscriberStatus
 from digest.store.schema import subscribers, webhook_events
+from digest.store.subscriber_rows import (
+    _insert_new,
+    _merged,
+    _new_row,
+    decode_topics,
+    encode_topics,
+    subscriber_from_row,
+)
+from digest.store.subscriptions import subscribe_everyone_new
+
+__all__ = ["SubscriberStore", "decode_topics", "encode_topics", "subscriber_from_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,68 +77,6 @@ class ImportResult:
     statuses: Counter[str] = field(default_factory=Counter)  # resulting status -> rows
     kept: int = 0  # known addresses whose status here stands over the file's
     changes: list[StatusChange] = field(default_factory=list)
-
-
-def _merged(row: Any, record: ImportedSubscriber) -> tuple[SubscriberStatus, dict[str, object]]:
-    """The status a known subscriber ends with, and the columns that change. What
-    the file does not say stays; so do the sections and time zone they chose."""
-    here = SubscriberStatus(row.status)
-    own = row.preferences_set_at is not None
-    status = imported_status(here, record.status, own_choice=own)
-    name = row.name if record.name is None else record.name
-    timezone = row.timezone if own or record.timezone is None else record.timezone
-    topics = row.topics if own or record.topics is None else encode_topics(record.topics)
-    values: dict[str, object] = {}
-    if (name, timezone, topics) != (row.name, row.timezone, row.topics):
-        values.update(name=name, timezone=timezone, topics=topics)
-    if status != here:
-        values.update(status=status.value, status_reason=record.reason or "import")
-    return status, values
-
-
-def encode_topics(topics: Iterable[str]) -> str:
-    """Section names as the topics column keeps them: ';'-separated."""
-    return ";".join(topics)
-
-
-def decode_topics(value: str) -> tuple[str, ...]:
-    return tuple(t for t in value.split(";") if t)
-
-
-def subscriber_from_row(row: Any) -> Subscriber:
-    """A subscriber from a row of the subscribers table (or a join holding its columns)."""
-    return Subscriber(
-        email=row.email, name=row.name, timezone=row.timezone, topics=decode_topics(row.topics)
-    )
-
-
-def _new_row(
-    email: str,
-    values: tuple[str, str, str],
-    now: datetime,
-    status: SubscriberStatus = SubscriberStatus.ACTIVE,
-    reason: str | None = None,
-) -> dict[str, object]:
-    name, timezone, topics = values
-    return {
-        "email": email,
-        "name": name,
-        "timezone": timezone,
-        "topics": topics,
-        "status": status.value,
-        "status_reason": reason,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _insert_new(dialect: str) -> Any:
-    """INSERT that leaves a row another process added meanwhile as it is."""
-    if dialect == "postgresql":
-        return postgresql_insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
-    if dialect == "sqlite":
-        return sqlite_insert(subscribers).on_conflict_do_nothing(index_elements=["email"])
-    return insert(subscribers)
 
 
 class SubscriberStore:
@@ -191,6 +136,7 @@ class SubscriberStore:
                 updated += 1
             if new_rows:
                 conn.execute(_insert_new(conn.dialect.name), new_rows)
+                subscribe_everyone_new(conn, list(by_email), now)
                 added = len(new_rows)
         return ImportCounts(added, updated, unchanged)
 
@@ -254,6 +200,7 @@ class SubscriberStore:
                     conn.execute(query.values(**values, updated_at=now))
             if new_rows and not dry_run:
                 conn.execute(_insert_new(conn.dialect.name), new_rows)
+                subscribe_everyone_new(conn, list(by_email), now)
         result.counts = result.counts + ImportCounts(len(new_rows), updated, unchanged)
 
     def set_status(
@@ -343,6 +290,7 @@ class SubscriberStore:
             try:
                 with self.engine.begin() as conn:
                     conn.execute(insert(subscribers).values(**new_row))
+                    subscribe_everyone_new(conn, [email], now)
             except IntegrityError:
                 continue
             return True
