@@ -215,6 +215,7 @@ class ImportedSubscriber:
     timezone: str | None = None
     topics: tuple[str, ...] | None = None
     reason: str = ""  # where the status comes from ("Ghost: subscribed_to_emails=false")
+    editions: tuple[str, ...] | None = None  # edition names, ("*",) every one; None: unsaid
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +228,7 @@ class RenderedMessage:
     text: str
     unsubscribe_url: str
     edition_key: str
+    title: str = ""  # the edition's title, for List-Id
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,14 @@ def build(
     return stored
 
 
+def sync_listed(c: Components) -> None:
+    """The configured subscriber list into the database; an erased address is left
+    out (only a confirmed sign-up brings it back)."""
+    listed = c.subscribers()
+    erased = c.store.erasures.erased([p.email.lower() for p in listed], c.signing_key())
+    c.store.subscribers.upsert([p for p in listed if p.email.lower() not in erased], c.clock())
+
+
 def send(
     c: Components,
     stored: StoredEdition,
@@ -224,7 +232,7 @@ def send(
         report.outbox = str(c.settings.delivery.outbox_dir)
     if not ready_to_send(stored, config, report):
         return None
-    c.store.subscribers.upsert(c.subscribers(), c.clock())
+    sync_listed(c)
     choices = c.store.subscribers.topic_choices()
     rendered = render_groups(c.renderer, edition, config, choices, report.notes)
     if not claim_for_sending(c, stored, report):

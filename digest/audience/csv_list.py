@@ -17,6 +17,9 @@ from digest.models import Subscriber
 from digest.settings.fields import check_email, check_timezone
 
 COLUMNS = ("email", "name", "timezone", "topics")
+# ``digest subscribers import`` and ``export``: the editions (newsletters) too, and an
+# export's status and dates (an import only ever lowers a status from them).
+EXPORT_COLUMNS = (*COLUMNS, "editions", "status", "created_at", "updated_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +71,11 @@ def read_subscribers(path: Path) -> tuple[list[Subscriber], list[str]]:
     return out, problems
 
 
-def header_problem(header: tuple[str, ...]) -> str | None:
+def header_problem(header: tuple[str, ...], columns: tuple[str, ...] = COLUMNS) -> str | None:
     """Why a header is not one of our own format, or None when it is."""
     if "email" not in header:
         return "the first line must name the columns, with 'email' among them"
-    unknown = [h for h in header if h not in COLUMNS]
+    unknown = [h for h in header if h not in columns]
     if unknown:
         return f"unknown column(s) {', '.join(unknown)}"
     return None

@@ -19,7 +19,7 @@ from functools import cache
 from zoneinfo import available_timezones
 
 from digest.audience import statuses
-from digest.audience.csv_list import COLUMNS, subscriber_from_row
+from digest.audience.csv_list import EXPORT_COLUMNS, subscriber_from_row
 from digest.audience.people import clean_name, clean_topics
 from digest.models import ImportedSubscriber
 from digest.models import SubscriberStatus as S
@@ -36,6 +36,7 @@ class Source:
     header: tuple[str, ...]
     file_name: str
     sections: Mapping[str, str]  # lower-case name -> the configured section name
+    editions: tuple[str, ...] = ()  # the configured editions (newsletters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +84,22 @@ def _zone(value: str) -> str | None:
     return _zones().get(value.strip().lower())
 
 
+def editions_cell(value: str, configured: tuple[str, ...]) -> tuple[str, ...] | None:
+    """An ``editions`` cell: ``;``-separated edition names (repeats collapse), ``*``
+    for every edition; empty: the file does not say (every edition, for a new
+    address). ValueError names an unknown edition."""
+    names = tuple(dict.fromkeys(n.strip() for n in value.split(";") if n.strip()))
+    if not names:
+        return None
+    if "*" in names:
+        return ("*",)
+    unknown = [n for n in names if n not in configured]
+    if unknown:
+        shown = ", ".join(repr(n[:63]) for n in unknown)
+        raise ValueError(f"unknown edition(s) {shown} (configured: {', '.join(configured)})")
+    return names
+
+
 def _never(header: frozenset[str]) -> bool:
     return False
 
@@ -90,8 +107,20 @@ def _never(header: frozenset[str]) -> bool:
 def _own(source: Source) -> Mapper:
     def record(row: Row) -> ImportedSubscriber:
         person = subscriber_from_row(row)
+        value = _cell(row, "status").lower()
+        try:
+            status = S(value) if value else S.ACTIVE
+        except ValueError:
+            known = ", ".join(s.value for s in S)
+            raise ValueError(f"status {value[:40]!r} is not one of {known}") from None
         return ImportedSubscriber(
-            person.email, S.ACTIVE, person.name, person.timezone, person.topics
+            person.email,
+            status,
+            person.name,
+            person.timezone,
+            person.topics,
+            reason="import: status column" if value else "",
+            editions=editions_cell(_cell(row, "editions"), source.editions),
         )
 
     return record
@@ -250,8 +279,8 @@ FORMATS: tuple[Format, ...] = (
         "digest",
         "digest subscriber list",
         ("email",),
-        frozenset(COLUMNS),
-        lambda h: "email" in h and h <= frozenset(COLUMNS),
+        frozenset(EXPORT_COLUMNS),
+        lambda h: "email" in h and h <= frozenset(EXPORT_COLUMNS),
         _own,
     ),
     Format(

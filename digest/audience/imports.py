@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from digest.audience.csv_list import Table, header_problem, read_table
+from digest.audience.csv_list import EXPORT_COLUMNS, Table, header_problem, read_table
 from digest.audience.formats import FORMATS, Format, Source, named, recognise
 from digest.errors import ConfigError
 from digest.models import ImportedSubscriber
@@ -34,7 +34,12 @@ class ImportFile:
     ignored: tuple[str, ...]  # the file's columns the format does not use
 
 
-def read_import(path: Path, sections: Iterable[str], format_name: str | None = None) -> ImportFile:
+def read_import(
+    path: Path,
+    sections: Iterable[str],
+    format_name: str | None = None,
+    editions: Iterable[str] = (),
+) -> ImportFile:
     """``path`` read as ``format_name``, or as the format its header shows.
 
     :class:`ConfigError` when the file as a whole cannot be read: not UTF-8, an
@@ -48,9 +53,9 @@ def read_import(path: Path, sections: Iterable[str], format_name: str | None = N
         raise ConfigError(
             f"read as a {form.label}, it lacks the column(s) {_columns(missing)}", path=str(path)
         )
-    if form.name == OWN and (problem := header_problem(table.header)):
+    if form.name == OWN and (problem := header_problem(table.header, EXPORT_COLUMNS)):
         raise ConfigError(problem, path=str(path))
-    source = Source(table.header, path.name, _by_lower(sections))
+    source = Source(table.header, path.name, _by_lower(sections), tuple(editions))
     try:
         mapper = form.mapper(source)
     except ValueError as exc:

@@ -26,10 +26,14 @@ class SignUp:
     name: str
     sections: tuple[str, ...]
     issued: datetime | None = None  # when the link was mailed
+    editions: tuple[str, ...] = ()  # the newsletters chosen; none: every one
 
     def dumps(self) -> str:
         stamp = self.issued.isoformat() if self.issued else None
-        return json.dumps({"e": self.email, "n": self.name, "s": list(self.sections), "t": stamp})
+        data = {"e": self.email, "n": self.name, "s": list(self.sections), "t": stamp}
+        if self.editions:
+            data["d"] = list(self.editions)
+        return json.dumps(data)
 
     @classmethod
     def loads(cls, text: str) -> SignUp | None:
@@ -37,7 +41,8 @@ class SignUp:
             data = json.loads(text)
             sections = tuple(str(s) for s in data["s"])
             issued = datetime.fromisoformat(data["t"]) if data.get("t") else None
-            return cls(str(data["e"]), str(data["n"]), sections, issued)
+            editions = tuple(str(d) for d in data.get("d", ()))
+            return cls(str(data["e"]), str(data["n"]), sections, issued, editions)
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -78,6 +83,16 @@ def confirm(c: Components, wanted: SignUp) -> bool:
         and (wanted.issued is None or known.updated_at > wanted.issued)
     ):
         return False
+    now = c.clock()
+    # An erased address that confirms again: its hash goes, its ledger rows come back
+    # (what it had stays had: no second copy of an edition already delivered).
+    c.store.erasures.lift(wanted.email, c.signing_key())
     person = Subscriber(wanted.email, wanted.name, "UTC", wanted.sections)
-    c.store.subscribers.confirm_signup(person, c.clock())
+    new = c.store.subscribers.confirm_signup(person, now)
+    configured = [e.name for e in c.settings.editions]
+    chosen = [e for e in wanted.editions if e in configured] or configured
+    if new or set(chosen) == set(configured):
+        c.store.subscriptions.choose(wanted.email, chosen, configured, now)
+    else:
+        c.store.subscriptions.add(wanted.email, chosen, now)
     return True

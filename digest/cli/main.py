@@ -9,7 +9,15 @@ import sys
 import typer
 from rich.markup import escape
 
-from digest.cli import commands, config, operations, sources, subscribers, users
+from digest.cli import (
+    commands,
+    config,
+    operations,
+    sources,
+    subscriber_admin,  # noqa: F401  (registers its commands)
+    subscribers,
+    users,
+)
 from digest.cli.common import err
 from digest.errors import DigestError
 

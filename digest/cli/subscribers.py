@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from digest.audience.importing import write_import
 from digest.audience.imports import ImportFile, format_names, read_import
 from digest.cli.common import ConfigOption, err, out, settings_from
 from digest.components import build_components
@@ -15,6 +16,10 @@ from digest.models import SubscriberStatus
 from digest.store.subscribers import ImportResult
 
 app = typer.Typer(help="Manage the subscriber list.", no_args_is_help=True)
+
+EditionFilter = Annotated[
+    str | None, typer.Option("--edition", "-e", metavar="NAME", help="that edition only")
+]
 
 SHOWN_CHANGES = 20  # status changes of known subscribers listed; the rest counted
 
@@ -36,6 +41,7 @@ def subscribers_import(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="print what would change; write nothing")
     ] = False,
+    edition: EditionFilter = None,
     config: ConfigOption = None,
 ) -> None:
     """Import subscribers from our CSV or another newsletter tool's export.
@@ -45,8 +51,11 @@ def subscribers_import(
     evidence of an opt-in is pending, never mailed before a confirmed sign-up.
     """
     settings = settings_from(config)
+    if edition is not None:
+        settings.edition(edition)  # an unknown name: a config error naming the known
     sections = dict.fromkeys(s.name for e in settings.editions for s in e.sections)
-    read = read_import(csv_file, sections, format_name)
+    names = [e.name for e in settings.editions]
+    read = read_import(csv_file, sections, format_name, names)
     _say(f"{read.label}: {read.rows} rows")
     if read.ignored:
         shown = escape(", ".join(c if c.isprintable() else repr(c) for c in read.ignored))
@@ -54,9 +63,16 @@ def subscribers_import(
     components = build_components(settings)
     try:
         now = components.clock()
-        result = components.store.subscribers.import_records(read.records, now, dry_run=dry_run)
+        key = components.signing_key()
+        written = write_import(components.store, key, read, now, dry_run=dry_run, edition=edition)
     finally:
         components.close()
+    result = written.result
+    if written.erased:
+        _say(
+            f"refused {written.erased} erased address(es): only a confirmed sign-up "
+            "(/signup) brings one back"
+        )
     _report(csv_file, read, result, dry_run)
     if read.problems:
         raise typer.Exit(1)

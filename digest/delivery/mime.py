@@ -4,6 +4,7 @@ unsubscribe headers (RFC 2369 / RFC 8058)."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime
 from email import policy
 from email.headerregistry import Address
@@ -32,6 +33,21 @@ def address_problem(name: str, email: str) -> str | None:
     except ValueError as exc:
         return f"no To header can be built for this address: {exc}"
     return None
+
+
+_UNSAFE_PHRASE = re.compile(r'[\x00-\x1f\x7f"\\<>]')
+LIST_TITLE_MAX = 80
+
+
+def list_id(edition_key: str, title: str, from_email: str) -> str:
+    """The RFC 2919 List-Id of an edition: its title as a quoted phrase (control
+    characters, quotes, backslashes and angle brackets dropped, at most
+    ``LIST_TITLE_MAX`` characters) and ``<NAME.DOMAIN>`` with the sender's domain."""
+    name = edition_key.partition("/")[0]
+    domain = from_email.rpartition("@")[2] or "localhost"
+    phrase = " ".join(_UNSAFE_PHRASE.sub(" ", title).split())[:LIST_TITLE_MAX].strip()
+    label = f"<{name}.{domain}>"
+    return f'"{phrase}" {label}' if phrase else label
 
 
 def message_id(message: RenderedMessage, from_email: str) -> str:
@@ -64,6 +80,7 @@ def build_mime(
     targets = [f"<{message.unsubscribe_url}>"]
     if unsubscribe_mailto:
         targets.append(f"<mailto:{unsubscribe_mailto}?subject=unsubscribe>")
+    mime["List-Id"] = list_id(message.edition_key, message.title, from_email)
     mime["List-Unsubscribe"] = ", ".join(targets)
     mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mime.set_content(message.text, subtype="plain", charset="utf-8")

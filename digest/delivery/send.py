@@ -84,7 +84,7 @@ def deliver_edition(
     outcome = deliverer.deliver(
         stored.id,
         render_for,
-        lambda email: unsubscribe_url(base, key, email),
+        lambda email: unsubscribe_url(base, key, email, edition.name),
         preferences_for=lambda email: preferences_url(base, key, email),
         due=due,
         retry_ambiguous=retry_ambiguous,
@@ -93,6 +93,8 @@ def deliver_edition(
         should_stop=lambda: c.stop.is_set() or should_stop(),
         deadline=deadline,
     )
+    if not sum(outcome.counts.values()):
+        report.notes.append(f"edition {edition.key} has no subscribers; nothing sent")
     if _tally(report, outcome, before) == 0:
         c.store.editions.set_status(stored.id, "sent")
     return outcome

@@ -28,6 +28,7 @@ import python_http_client
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
+from digest.delivery.mime import list_id
 from digest.delivery.transport import Envelope
 from digest.errors import (
     AmbiguousDeliveryError,
@@ -107,6 +108,7 @@ class SendGridTransport:
                         "delivery": str(recipient.delivery_id),
                     },
                     "headers": {
+                        "List-Id": list_id(rendered.edition_key, rendered.title, self.from_email),
                         "List-Unsubscribe": f"<{recipient.unsubscribe_url}>",
                         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                     },

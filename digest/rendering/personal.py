@@ -27,6 +27,7 @@ class RenderedEdition:
     text: str
     nonce: str
     dropped: int = 0  # stories moved to the web version to stay under the clip
+    title: str = ""  # the edition's (newsletter's) title: its List-Id names it
     # Both parts cut at their placeholders once, so filling them is one join.
     _html_parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _text_parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -75,6 +76,7 @@ def personalise(
         text=text_out,
         unsubscribe_url=unsubscribe_url,
         edition_key=rendered.edition_key,
+        title=rendered.title,
     )
 
 

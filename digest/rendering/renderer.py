@@ -204,7 +204,7 @@ class Renderer:
             raise RenderError(f"MJML compile failed: {exc}") from None
         html_out = html_out.replace("<head>", "<head>" + _DARK_META, 1)
         return RenderedEdition(
-            edition.key, edition.subject, html_out, _tidy_text(text), nonce, more
+            edition.key, edition.subject, html_out, _tidy_text(text), nonce, more, edition.title
         )
 
     def preview(

@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from digest.components import Components
 from digest.errors import DigestError
+from digest.pipeline import sync_listed
 from digest.scheduler import wiring
 from digest.scheduler.plans import SCHEDULER_LEASE
 from digest.scheduler.wiring import (
@@ -50,7 +51,7 @@ class Service:
             if not wait_for_lease(c):
                 return
             # Under the lease: a second scheduler started at the same time syncs nothing.
-            c.store.subscribers.upsert(c.subscribers(), c.clock())
+            sync_listed(c)
             wiring.set_runner(self.runner)
             self.scheduler = scheduler = make_scheduler(c)
             sync_jobs(scheduler, c)

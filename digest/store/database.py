@@ -32,6 +32,7 @@ from digest.store.health import HealthLog
 from digest.store.leases import Leases
 from digest.store.ledger import Ledger
 from digest.store.runs import RunLog
+from digest.store.subscriber_list import SubscriberList
 from digest.store.subscribers import SubscriberStore
 from digest.store.subscriptions import SubscriptionStore
 
@@ -147,6 +148,7 @@ class Store:
         self.subscribers = SubscriberStore(engine)
         self.subscriptions = SubscriptionStore(engine)
         self.erasures = ErasureStore(engine)
+        self.subscriber_list = SubscriberList(engine)
         self.runs = RunLog(engine)
         self.leases = Leases(engine)
         self.editors = Editors(engine)

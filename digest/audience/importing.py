@@ -1,0 +1,41 @@
+"""Writing an import: erased addresses refused, the rest to the store, then the
+editions (newsletters) each row names, or the one ``--edition`` names for all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from digest.audience.imports import ImportFile
+from digest.store.database import Store
+from digest.store.subscribers import ImportResult
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    result: ImportResult
+    erased: int  # rows refused: the address was erased (only a confirmed sign-up)
+    subscriptions: int  # subscription rows added
+
+
+def write_import(
+    store: Store,
+    key: bytes,
+    read: ImportFile,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    edition: str | None = None,
+) -> Written:
+    """Import ``read``; an erased address is refused (counted, never named again)."""
+    records = read.records
+    if edition is not None:
+        records = tuple(replace(r, editions=(edition,)) for r in records)
+    erased = store.erasures.erased([r.email.lower() for r in records], key)
+    kept = [r for r in records if r.email.lower() not in erased]
+    result = store.subscribers.import_records(kept, now, dry_run=dry_run)
+    added = 0
+    if not dry_run:
+        wanted = {r.email.lower(): r.editions for r in kept if r.editions is not None}
+        added = store.subscriptions.imported(wanted, now)
+    return Written(result, len(erased), added)
