@@ -38,6 +38,8 @@ ROUTES = [
     Route("/preferences/{token}", preferences.preferences, methods=["GET", "POST"]),
     Route("/signup", signup.signup, methods=["GET", "POST"]),
     Route("/signup/confirm/{token}", signup.confirm_signup, methods=["GET", "POST"]),
+    # After /signup/confirm/...: "confirm" is a reserved edition name anyway.
+    Route("/signup/{edition}", signup.signup, methods=["GET", "POST"]),
     Route("/editions", archive.archive),
     Route("/editions/{name}/feed.xml", atom_feed),
     Route("/editions/{name}/feed.json", json_feed),

@@ -12,9 +12,10 @@ from digest.components import Components
 from digest.models import SubscriberStatus
 from digest.settings.fields import check_timezone
 from digest.store.subscribers import SubscriberRecord
+from digest.store.subscriptions import subscribed_editions
 from digest.tokens import sign, verify
 from digest.web.pages import csrf_ok
-from digest.web.public import chosen, expired, invalid_link, show
+from digest.web.public import chosen, chosen_editions, expired, invalid_link, newsletters, show
 from digest.web.state import web
 
 STOPPED_BECAUSE = {
@@ -33,6 +34,8 @@ def _page(
     wanted = {t.lower() for t in person.topics}
     zones = state.zones
     own_zones = zones if person.timezone in zones else sorted([*zones, person.timezone])
+    rows = state.c.store.subscriptions.of(person.email)
+    names = [e.name for e in state.c.settings.editions]
     return show(
         request,
         "public/preferences.html",
@@ -43,6 +46,7 @@ def _page(
         sections=[{"name": s, "chosen": s.lower() in wanted} for s in state.sections],
         timezones=own_zones,
         timezone=person.timezone,
+        newsletters=newsletters(request, set(subscribed_editions(rows, names))),
         unsubscribe_path=f"/unsubscribe/{sign(state.signing_key, 'unsubscribe', person.email)}",
         stopped_because=STOPPED_BECAUSE.get(record.status, "of a delivery problem"),
         **flash,
@@ -93,6 +97,10 @@ async def preferences(request: Request) -> Response:
             flash="Nothing saved: this address no longer gets the digest.",
             flash_error=True,
         )
+    names = [e.name for e in c.settings.editions]
+    if len(names) > 1:
+        picked = chosen_editions(request, [str(v) for v in form.getlist("edition")])
+        c.store.subscriptions.choose(email, picked, names, c.clock())
     saved = "Saved. Deliveries are paused." if paused else "Saved."
     return _page(request, _reload(c, email, record), flash=saved)
 

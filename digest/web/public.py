@@ -49,6 +49,21 @@ def chosen(request: Request, values: list[str]) -> tuple[str, ...]:
     return () if len(picked) == len(sections) else picked
 
 
+def newsletters(request: Request, ticked: set[str]) -> list[dict[str, Any]]:
+    """Every configured edition (newsletter) for a list of checkboxes; none when
+    there is only one (nothing to choose)."""
+    editions = web(request).c.settings.editions
+    if len(editions) < 2:
+        return []
+    return [{"name": e.name, "title": e.title, "chosen": e.name in ticked} for e in editions]
+
+
+def chosen_editions(request: Request, values: list[str]) -> tuple[str, ...]:
+    """Known edition names only, in configuration order."""
+    ticked = set(values)
+    return tuple(e.name for e in web(request).c.settings.editions if e.name in ticked)
+
+
 def expired() -> dict[str, Any]:
     return {"flash": "The form expired; please try again.", "flash_error": True}
 

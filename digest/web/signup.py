@@ -19,16 +19,37 @@ from digest.errors import DeliveryError
 from digest.settings.fields import check_email
 from digest.tokens import sign, verify
 from digest.web.pages import client_address, csrf_ok
-from digest.web.public import chosen, expired, invalid_link, message, show
+from digest.web.public import (
+    chosen,
+    chosen_editions,
+    expired,
+    invalid_link,
+    message,
+    newsletters,
+    show,
+)
 from digest.web.state import web
 
 log = logging.getLogger(__name__)
+
+
+def _fixed(request: Request) -> str | None:
+    """The edition of /signup/NAME (None on /signup); LookupError when unknown."""
+    name = request.path_params.get("edition")
+    if name is None:
+        return None
+    if name not in {e.name for e in web(request).c.settings.editions}:
+        raise LookupError(name)
+    return str(name)
 
 
 def _form(
     request: Request, form: FormData | None = None, status: int = 200, **flash: Any
 ) -> HTMLResponse:
     ticked = set(form.getlist("section")) if form else set()
+    fixed = _fixed(request)
+    editions = set(form.getlist("edition")) if form else set()
+    titles = {e.name: e.title for e in web(request).c.settings.editions}
     return show(
         request,
         "public/signup.html",
@@ -38,12 +59,19 @@ def _form(
         name=str(form.get("name") or "")[:MAX_NAME] if form else "",
         max_name=MAX_NAME,
         sections=[{"name": s, "chosen": s in ticked} for s in web(request).sections],
+        newsletters=[] if fixed else newsletters(request, {str(e) for e in editions}),
+        newsletter=titles.get(fixed) if fixed else None,
+        action=f"/signup/{fixed}" if fixed else "/signup",
         **flash,
     )
 
 
 async def signup(request: Request) -> Response:
     state = web(request)
+    try:
+        fixed = _fixed(request)
+    except LookupError:
+        return message(request, "No such newsletter", "There is no newsletter of that name.", 404)
     if request.method in ("GET", "HEAD"):
         return _form(request)
     client = client_address(request)
@@ -64,7 +92,10 @@ async def signup(request: Request) -> Response:
         )
     name = clean_name(str(form.get("name") or ""))
     sections = chosen(request, [str(v) for v in form.getlist("section")])
-    wanted = SignUp(email, name, sections, state.c.clock())
+    editions = (
+        (fixed,) if fixed else chosen_editions(request, [str(v) for v in form.getlist("edition")])
+    )
+    wanted = SignUp(email, name, sections, state.c.clock(), editions)
     if state.mails.allow(email.lower()):
         try:
             await run_in_threadpool(send_confirmation, state.c, state.signing_key, wanted)
