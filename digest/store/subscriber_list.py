@@ -113,3 +113,57 @@ def editions_cell(rows: dict[str, str], configured: Sequence[str]) -> str:
     if rows == {EVERY: ACTIVE}:
         return EVERY
     return ";".join(subscribed_editions(rows, configured))
+
+
+@dataclass(frozen=True, slots=True)
+class Detail:
+    """One subscriber as the desk's page shows them."""
+
+    listed: Listed
+    deliveries: list[tuple[str, str, str, datetime]]  # edition key, state, error, when
+    events: list[tuple[str, datetime]]  # webhook event kind, when
+
+
+def detail(engine: Engine, subscriber_id: int, recent: int = 10) -> Detail | None:
+    from digest.store.schema import deliveries, editions, webhook_events
+
+    with engine.connect() as conn:
+        row = conn.execute(select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+        if row is None:
+            return None
+        subs = {
+            s.edition: s.status
+            for s in conn.execute(
+                select(subscriptions).where(subscriptions.c.subscriber_id == subscriber_id)
+            )
+        }
+        sent = conn.execute(
+            select(editions.c.name, editions.c.period, deliveries.c.state, deliveries.c.error)
+            .add_columns(deliveries.c.updated_at)
+            .join(editions, editions.c.id == deliveries.c.edition_id)
+            .where(deliveries.c.email == row.email)
+            .order_by(deliveries.c.updated_at.desc())
+            .limit(recent)
+        ).all()
+        events = conn.execute(
+            select(webhook_events.c.kind, webhook_events.c.received_at)
+            .where(webhook_events.c.email == row.email)
+            .order_by(webhook_events.c.received_at.desc())
+            .limit(recent)
+        ).all()
+    listed = Listed(
+        row.id,
+        row.email,
+        row.name,
+        row.timezone,
+        row.topics,
+        row.status,
+        row.created_at,
+        row.updated_at,
+        subs,
+    )
+    return Detail(
+        listed,
+        [(f"{s.name}/{s.period}", s.state, s.error or "", s.updated_at) for s in sent],
+        [(e.kind, e.received_at) for e in events],
+    )

@@ -10,6 +10,7 @@ from starlette.types import ASGIApp
 from digest.components import Components
 from digest.web import archive, desk, desk_forms, preferences, public, signup, unsubscribe, webhooks
 from digest.web.desk_sources import sources_page
+from digest.web.desk_subscribers import subscriber_action, subscriber_page, subscribers_page
 from digest.web.feeds import atom_feed, json_feed
 from digest.web.middleware import BodyLimit, SecurityHeaders
 from digest.web.state import make_state
@@ -24,6 +25,9 @@ ROUTES = [
     Route("/desk/logout", desk.logout, methods=["POST"]),
     Route("/desk", desk.editions),
     Route("/desk/sources", sources_page),
+    Route("/desk/subscribers", subscribers_page),
+    Route("/desk/subscribers/{id}", subscriber_page),
+    Route("/desk/subscribers/{id}/{action}", subscriber_action, methods=["POST"]),
     Route(EDITION, desk.edition),
     Route(f"{EDITION}/preview", desk.preview),
     Route(EDITION + "/email.{part:str}", desk.email),
