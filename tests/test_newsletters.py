@@ -187,3 +187,22 @@ def test_an_edition_name_that_is_a_page_address_is_refused(project: Path, name: 
     project.write_text(project.read_text() + TECH.replace('name = "tech"', f'name = "{name}"'))
     with pytest.raises(ConfigError, match="reserved"):
         load_settings(project, {})
+
+
+def test_erasing_during_a_send_suppresses_what_was_not_sent_yet() -> None:
+    from digest.models import Edition, Subscriber
+    from digest.store.database import open_store
+
+    store = open_store("sqlite://")
+    try:
+        store.subscribers.upsert([Subscriber("ana@mail.example", "Ana")], FIXED_NOW)
+        stored = store.editions.save_draft(
+            Edition("morning", "M", "M", "2026-11-27", FIXED_NOW, ())
+        )
+        assert store.ledger.enqueue(stored.id, FIXED_NOW) == 1
+        erased = store.erasures.erase("ana@mail.example", b"k" * 32, FIXED_NOW)
+        assert erased.deliveries == 1
+        assert store.ledger.counts(stored.id) == {"suppressed": 1}
+        assert store.ledger.claim(stored.id, 10, "b1", FIXED_NOW, None) == []
+    finally:
+        store.close()

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, delete, select, update
 
 from digest.store.schema import deliveries, erasures, subscribers, subscriptions, webhook_events
 
+UNSENT = ("pending", "failed")
 ERASED_PREFIX = "erased:"  # a ledger row's address once erased: ERASED_PREFIX + hash
 
 
@@ -64,6 +65,12 @@ class ErasureStore:
                 gone = delete(subscriptions).where(subscriptions.c.subscriber_id == sid)
                 subs = conn.execute(gone).rowcount
                 conn.execute(delete(subscribers).where(subscribers.c.id == sid))
+            # Rows not yet sent are never sent now (a claim could not find the address).
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.email == email, deliveries.c.state.in_(UNSENT))
+                .values(state="suppressed", updated_at=now)
+            )
             ledger = conn.execute(
                 update(deliveries)
                 .where(deliveries.c.email == email)
