@@ -38,4 +38,5 @@ async def unsubscribe(request: Request) -> Response:
     title = "Unsubscribed" if done else "Unsubscribe"
     shown = {"site": site, "title": title, "email": email, "done": done}
     shown["newsletter"] = newsletter
+    shown["everything"] = len(known) > 1  # one edition: its link is everything already
     return page(request, "public/unsubscribe.html", shown)
