@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
@@ -295,9 +296,13 @@ def test_misfire_grace(background: BackgroundScheduler, late_minutes: int, runs:
 
     background.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED)
     background.start(paused=True)
+    # A daily time half a day away from now: no regular firing falls inside the late
+    # window, whatever the hour the test runs at (at 07:00-09:00 Madrid time a fixed
+    # "0 7" would fire once more inside the window and be coalesced into a run).
+    hour = (datetime.now(ZoneInfo("Europe/Madrid")) + timedelta(hours=12)).hour
     background.add_job(
         record_fire,
-        LeadTrigger("0 7 * * *", "Europe/Madrid", timedelta(0)),
+        LeadTrigger(f"0 {hour} * * *", "Europe/Madrid", timedelta(0)),
         args=("morning",),
         id="edition:morning",
         coalesce=True,
