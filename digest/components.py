@@ -174,6 +174,16 @@ def build_transport(settings: Settings, clock: Callable[[], datetime]) -> Transp
             categories=delivery.sendgrid.categories,
             asm_group_id=delivery.sendgrid.asm_group_id,
         )
+    if delivery.transport == "smtp" and delivery.smtp is not None:
+        from digest.delivery.mime import Sender
+        from digest.delivery.smtp import SmtpTransport
+
+        return SmtpTransport(
+            delivery.smtp,
+            Sender(delivery.from_email, delivery.from_name, delivery.reply_to),
+            clock=clock,
+            max_per_second=delivery.max_per_second,
+        )
     return OutboxTransport(
         delivery.outbox_dir,
         from_email=delivery.from_email,

@@ -60,6 +60,12 @@ class TransportAuthError(DeliveryError):
     """The provider refused our credentials: the whole send stops."""
 
 
+class TransportSetupError(TransportAuthError):
+    """The transport cannot be used as configured (an SMTP server that offers no
+    STARTTLS, a certificate that does not match, a port where no SMTP server answers,
+    a sender the server refuses): the whole send stops, as on refused credentials."""
+
+
 class RateLimited(DeliveryError):
     """The provider asked us to wait until ``retry_at`` (epoch seconds); nothing was sent."""
 

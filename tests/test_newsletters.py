@@ -18,7 +18,7 @@ from digest.audience.imports import read_import
 from digest.audience.signup import SignUp, confirm
 from digest.audience.unsubscribing import unsubscribe
 from digest.components import Components, build_components
-from digest.delivery.mime import build_mime
+from digest.delivery.mime import Sender, build_mime
 from digest.delivery.transport import MemoryTransport
 from digest.errors import ConfigError
 from digest.models import RunReport, SubscriberStatus
@@ -109,7 +109,7 @@ def test_two_newsletters_their_sources_audiences_unsubscribe_and_erase(
         assert "Northern Ledger" not in sources["morning"]
         # List-Id per edition, the title's quotes and brackets dropped.
         message = next(m for m in transport.sent if m.edition_key.startswith("tech/"))
-        mime = build_mime(message, from_email="d@news.example", from_name="D", now=FIXED_NOW)
+        mime = build_mime(message, Sender("d@news.example", "D"), FIXED_NOW)
         assert mime["List-Id"] == '"Tech Briefing weekly" <tech.news.example>'
         assert "/unsubscribe/" in mime["List-Unsubscribe"]
 

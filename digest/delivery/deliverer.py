@@ -36,8 +36,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from digest.delivery.mime import address_problem
+from digest.delivery.outcomes import LedgerOutcomes
 from digest.delivery.requests import CancelAndRetry, DeliveryPolicy, DeliveryReport, Requests
-from digest.delivery.transport import Envelope, Recipient, SchedulingTransport, Transport
+from digest.delivery.transport import (
+    Envelope,
+    MessageTransport,
+    Recipient,
+    SchedulingTransport,
+    Transport,
+)
 from digest.errors import DeliveryError, TransportAuthError
 from digest.models import DeliveryState, Subscriber
 from digest.rendering.personal import RenderedEdition
@@ -102,6 +109,9 @@ class Deliverer:
         between batches: a shutdown leaves the rest pending, nothing half-done. Past
         ``deadline`` nothing more is claimed."""
         report = DeliveryReport()
+        self._outcomes = LedgerOutcomes(
+            self.ledger, report, clock=self.clock, backoff=self.requests.backoff
+        )
         self._prepare(edition_id, timezone, retry_ambiguous, report)
         links = Links(render_for, unsubscribe_for, preferences_for)
         size = min(self.policy.batch_size, self.transport.max_recipients)
@@ -146,6 +156,14 @@ class Deliverer:
 
     def _finish(self, edition_id: int, report: DeliveryReport, stopped: bool) -> None:
         report.stopped = stopped
+        if isinstance(self.transport, MessageTransport):
+            self.transport.close()
+            if report.ambiguous:
+                report.notes.append(
+                    f"{report.ambiguous} deliveries are ambiguous: the connection was lost "
+                    "after the message was sent, before the server answered; check before "
+                    "'digest send --retry-ambiguous'"
+                )
         gave_up = self.ledger.give_up(edition_id, self.policy.max_attempts, self.clock())
         if gave_up:
             report.gave_up = gave_up
@@ -226,6 +244,18 @@ class Deliverer:
                 links.preferences_for(email) if links.preferences_for else None,
             )
             groups.setdefault(id(rendered), (rendered, []))[1].append(recipient)
+        if isinstance(self.transport, MessageTransport):
+            envelopes = [Envelope(rendered, tuple(rs)) for rendered, rs in groups.values()]
+            try:
+                self.transport.send_each(envelopes, self._outcomes)
+            except TransportAuthError:
+                self._outcomes.flush()
+                ids = [c.delivery_id for c in claimed]
+                self.ledger.mark(ids, DeliveryState.PENDING, self.clock())
+                raise
+            finally:
+                self._outcomes.flush()
+            return
         try:
             for rendered, recipients in groups.values():
                 envelope = Envelope(
@@ -280,10 +310,16 @@ class Deliverer:
             ):
                 self._cancel(batch.batch_id, list(batch.ids), "left in flight", report)
                 continue
+            in_doubt = len(batch.ids)
+            if isinstance(self.transport, MessageTransport):
+                # One message at a time: only those handed over may have gone.
+                in_doubt -= self.ledger.release_unhanded(batch.ids, now)
+                if not in_doubt:
+                    continue
             error = "in flight when a previous run stopped: it may have been accepted"
             self.ledger.mark(list(batch.ids), DeliveryState.AMBIGUOUS, now, error=error)
-            report.ambiguous += len(batch.ids)
+            report.ambiguous += in_doubt
             report.notes.append(
-                f"{len(batch.ids)} deliveries were in flight at a crash and are ambiguous; "
+                f"{in_doubt} deliveries were in flight at a crash and are ambiguous; "
                 "check before 'digest send --retry-ambiguous'"
             )

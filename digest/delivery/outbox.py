@@ -13,10 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from digest.delivery.mime import build_mime
+from digest.delivery.mime import MimeTemplate, Sender
 from digest.delivery.transport import Envelope
 from digest.errors import DeliveryError
-from digest.models import RenderedMessage
 
 
 class OutboxTransport:
@@ -36,38 +35,32 @@ class OutboxTransport:
         reply_to: str | None = None,
     ) -> None:
         self.directory = directory
-        self.from_email = from_email
-        self.from_name = from_name
-        self.reply_to = reply_to
+        self.sender = Sender(from_email, from_name, reply_to)
         self.clock = clock
 
-    def path_for(self, message: RenderedMessage) -> Path:
-        local = re.sub(r"[^a-z0-9]+", "-", message.to.email.split("@")[0].lower()).strip("-")[:40]
-        tag = hashlib.sha256(message.to.email.lower().encode()).hexdigest()[:8]
-        edition = message.edition_key.replace("/", "-")
-        return self.directory / f"{edition}-{local}-{tag}.eml"
+    def path_for(self, edition_key: str, email: str) -> Path:
+        local = re.sub(r"[^a-z0-9]+", "-", email.split("@")[0].lower()).strip("-")[:40]
+        tag = hashlib.sha256(email.lower().encode()).hexdigest()[:8]
+        return self.directory / f"{edition_key.replace('/', '-')}-{local}-{tag}.eml"
 
     def send(self, envelope: Envelope) -> str:
-        ids = [self.write(message) for message in envelope.messages()]
+        # Files on disk end lines with LF, as mail tools expect of an .eml.
+        template = MimeTemplate(envelope.rendered, self.sender, linesep=b"\n")
+        ids = []
+        for r in envelope.recipients:
+            wire = template.build(r.subscriber, r.unsubscribe_url, r.preferences_url, self.clock())
+            self.write(self.path_for(envelope.rendered.edition_key, r.subscriber.email), wire.data)
+            ids.append(wire.message_id)
         return ids[0] if len(ids) == 1 else f"{ids[0]}+{len(ids) - 1}"
 
-    def write(self, message: RenderedMessage) -> str:
-        mime = build_mime(
-            message,
-            from_email=self.from_email,
-            from_name=self.from_name,
-            now=self.clock(),
-            reply_to=self.reply_to,
-        )
-        path = self.path_for(message)
+    def write(self, path: Path, data: bytes) -> None:
         tmp = path.with_suffix(".eml.tmp")
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as handle:
-                handle.write(mime.as_bytes())
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
         except OSError as exc:
             raise DeliveryError(f"cannot write {path}: {exc.strerror}") from None
-        return str(mime["Message-ID"])

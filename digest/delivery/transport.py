@@ -1,5 +1,5 @@
 """Transports: how rendered editions leave. One Protocol; outbox files, SendGrid,
-and an in-memory list for tests and dry runs.
+SMTP, and an in-memory list for tests and dry runs.
 
 A transport receives an :class:`Envelope`: one edition rendered once (placeholders
 still in) and the recipients with their personal values, so a provider that
@@ -8,7 +8,7 @@ substitutes per recipient (SendGrid) gets the body once per request.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -62,6 +62,38 @@ class SchedulingTransport(Transport, Protocol):
     def new_batch(self) -> str: ...
 
     def cancel_batch(self, batch_id: str) -> None: ...
+
+
+class Outcomes(Protocol):
+    """What a transport that sends one message at a time says about each recipient,
+    the moment it knows (called from its worker threads)."""
+
+    def handed(self, recipient: Recipient) -> None:
+        """The message is about to be committed (SMTP: before the final dot): from here
+        a crash leaves its fate unknown; before it, the row can simply be sent again."""
+
+    def accepted(self, recipient: Recipient, message_id: str) -> None: ...
+
+    def rejected(self, recipient: Recipient, why: str) -> None:
+        """Refused for good (SMTP 5xx on RCPT or DATA)."""
+
+    def deferred(self, recipient: Recipient, why: str) -> None:
+        """Not sent, worth trying again after a back-off (SMTP 4xx, server unreachable)."""
+
+    def ambiguous(self, recipient: Recipient, why: str) -> None:
+        """Handed over, but the answer was lost: it may have been accepted."""
+
+
+@runtime_checkable
+class MessageTransport(Transport, Protocol):
+    """A transport that sends each recipient's message alone (SMTP) and reports each
+    outcome as it comes, so a crash leaves in doubt only the messages in flight."""
+
+    def send_each(self, envelopes: Sequence[Envelope], outcomes: Outcomes) -> None:
+        """Send every recipient of ``envelopes``; raises :class:`TransportAuthError`
+        (after the messages in flight are answered) when the send must stop."""
+
+    def close(self) -> None: ...
 
 
 class MemoryTransport:

@@ -37,6 +37,11 @@ class RenderedEdition:
         object.__setattr__(self, "_html_parts", tuple(pattern.split(self.html)))
         object.__setattr__(self, "_text_parts", tuple(pattern.split(self.text)))
 
+    def parts(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The HTML and the text cut at their placeholders: literal, field, literal,
+        ..., literal (what a transport that encodes once per edition starts from)."""
+        return self._html_parts, self._text_parts
+
     def fill(self, values: dict[str, str]) -> tuple[str, str]:
         """HTML and text with every placeholder replaced (HTML-escaped in the HTML)."""
         escaped = {k: html.escape(v, quote=True) for k, v in values.items()}

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from digest.errors import ConfigError
-from digest.settings.delivery import DeliverySettings, SubscribersSettings
+from digest.settings.delivery import BouncesSettings, DeliverySettings, SubscribersSettings
 from digest.settings.editions import EditionSettings, SectionSettings
 from digest.settings.fields import Frozen, resolve_path
 from digest.settings.services import (
@@ -36,6 +36,8 @@ SENDGRID_KEY_ENV = "SENDGRID_API_KEY"
 SECRET_KEY_ENV = "DIGEST_SECRET_KEY"
 LLM_KEY_ENV = "DIGEST_LLM_API_KEY"
 DATABASE_URL_ENV = "DIGEST_DATABASE_URL"
+SMTP_PASSWORD_ENV = "SMTP_PASSWORD"
+BOUNCES_PASSWORD_ENV = "BOUNCES_PASSWORD"
 
 
 class Settings(Frozen):
@@ -57,6 +59,7 @@ class Settings(Frozen):
     fetching: FetchingSettings = FetchingSettings()
     logging: LoggingSettings = LoggingSettings()
     alerts: AlertsSettings = AlertsSettings()
+    bounces: BouncesSettings | None = None
 
     _resolve_dirs = field_validator("templates_dir", "var_dir")(
         lambda v, info: resolve_path(v, info)
@@ -160,7 +163,28 @@ def load_settings(path: str | Path, environ: Mapping[str, str]) -> Settings:
             path=str(path),
             field="delivery.transport",
         )
+    _check_passwords(settings, path)
     return settings
+
+
+def _check_passwords(settings: Settings, path: Path) -> None:
+    """A user name without its password (or the other way round) is a config error."""
+    smtp = settings.delivery.smtp
+    if smtp is not None and (smtp.username is None) != (smtp.password is None):
+        missing = f"${SMTP_PASSWORD_ENV}" if smtp.password is None else "a username"
+        raise ConfigError(
+            f"SMTP authentication needs both a username and ${SMTP_PASSWORD_ENV}; {missing} "
+            "is missing",
+            path=str(path),
+            field="delivery.smtp.username",
+        )
+    bounces = settings.bounces
+    if bounces is not None and bounces.imap_url is not None and bounces.password is None:
+        raise ConfigError(
+            f"the bounce mailbox {bounces.imap_url} needs its password in ${BOUNCES_PASSWORD_ENV}",
+            path=str(path),
+            field="bounces.imap_url",
+        )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -178,6 +202,8 @@ SECRETS = (
     (("delivery", "sendgrid", "api_key"), SENDGRID_KEY_ENV),
     (("web", "secret_key"), SECRET_KEY_ENV),
     (("summaries", "llm", "api_key"), LLM_KEY_ENV),
+    (("delivery", "smtp", "password"), SMTP_PASSWORD_ENV),
+    (("bounces", "password"), BOUNCES_PASSWORD_ENV),
 )
 
 
@@ -215,6 +241,18 @@ def _with_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[s
         raw["summaries"] = {**raw["summaries"], "llm": {**llm, "api_key": environ[LLM_KEY_ENV]}}
     if environ.get(DATABASE_URL_ENV):
         raw["storage"] = {**raw.get("storage", {}), "url": environ[DATABASE_URL_ENV]}
+    return _with_mail_passwords(raw, environ)
+
+
+def _with_mail_passwords(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The SMTP and bounce-mailbox passwords, into the tables that configure them."""
+    mail: Any = raw.get("delivery")
+    smtp = mail.get("smtp") if isinstance(mail, dict) else None
+    if environ.get(SMTP_PASSWORD_ENV) and isinstance(mail, dict) and isinstance(smtp, dict):
+        raw["delivery"] = {**mail, "smtp": {**smtp, "password": environ[SMTP_PASSWORD_ENV]}}
+    bounces = raw.get("bounces")
+    if environ.get(BOUNCES_PASSWORD_ENV) and isinstance(bounces, dict):
+        raw["bounces"] = {**bounces, "password": environ[BOUNCES_PASSWORD_ENV]}
     return raw
 
 

@@ -18,14 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
 
-from digest.models import Delivery, DeliveryState, Subscriber, SubscriberStatus
+from digest.models import DeliveryState, Subscriber, SubscriberStatus
+from digest.store.ledger_reports import LedgerReports
 from digest.store.schema import deliveries, editions, subscribers
 from digest.store.subscribers import subscriber_from_row
 from digest.store.subscriptions import receives
 
 P, S, A = DeliveryState.PENDING.value, DeliveryState.SENDING.value, DeliveryState.ACCEPTED.value
+# An acceptance is recorded over any of these: the provider has the message.
+_ACCEPTABLE = (S, P, DeliveryState.FAILED.value, DeliveryState.AMBIGUOUS.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +48,23 @@ class InFlight:
     ids: tuple[int, ...]
 
 
-class Ledger:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+_SETTLE_ACCEPTED = (
+    update(deliveries)
+    .where(
+        deliveries.c.id == bindparam("row"),
+        # not IN (...): an expanding list cannot go with executemany
+        or_(*(deliveries.c.state == state for state in _ACCEPTABLE)),
+    )
+    .values(state=A, message_id=bindparam("queued"), error=None, updated_at=bindparam("now"))
+)
+_SETTLE_HANDED = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(bindparam("rows", expanding=True)), deliveries.c.state == S)
+    .values(handed_at=bindparam("now"))
+)
 
+
+class Ledger(LedgerReports):
     def enqueue(self, edition_id: int, now: datetime, timezone: str | None = None) -> int:
         """Add a pending row for every active subscriber of this edition (of
         ``timezone``, when given) not yet in the ledger for it (one INSERT ... SELECT:
@@ -137,7 +153,9 @@ class Ledger:
                 deliveries.c.attempts >= max_attempts,
             ),
             state=DeliveryState.FAILED.value,
-            error=f"gave up after {max_attempts} attempts",
+            # The last attempt's error stays after the note: it says why.
+            error=literal(f"gave up after {max_attempts} attempts")
+            + func.coalesce(literal(": ") + deliveries.c.error, literal("")),
             updated_at=now,
         )
 
@@ -195,6 +213,7 @@ class Ledger:
                     attempts=deliveries.c.attempts + 1,
                     claimed_by=holder,
                     next_attempt_at=None,
+                    handed_at=None,
                     updated_at=now,
                 )
             )
@@ -225,14 +244,47 @@ class Ledger:
             values["message_id"] = message_id
         if state == DeliveryState.PENDING:
             values.update(batch_id=None, send_at=None)
-        states = [S, P, DeliveryState.FAILED.value, DeliveryState.AMBIGUOUS.value]
         for chunk in _chunks(ids, 500):
             current = (
-                deliveries.c.state.in_(states)
+                deliveries.c.state.in_(_ACCEPTABLE)
                 if state == DeliveryState.ACCEPTED
                 else (deliveries.c.state == S)
             )
             self._update(and_(deliveries.c.id.in_(chunk), current), **values)
+
+    def settle(
+        self, accepted: Sequence[tuple[int, str]], handed: Sequence[int], now: datetime
+    ) -> None:
+        """In one transaction: rows accepted (with their message ids), and rows whose
+        message is about to be committed to the server (SMTP: before the final dot),
+        which a crash from here leaves in doubt. The hot path of an SMTP send: the
+        statements are built once."""
+        with self.engine.begin() as conn:
+            if accepted:
+                conn.execute(
+                    _SETTLE_ACCEPTED, [{"row": r, "queued": q, "now": now} for r, q in accepted]
+                )
+            if handed:
+                conn.execute(_SETTLE_HANDED, {"rows": list(handed), "now": now})
+
+    def release_unhanded(self, ids: Sequence[int], now: datetime) -> int:
+        """Rows of a dead claim that were never handed over: back to pending, to be
+        sent normally (nothing of them reached the server)."""
+        released = 0
+        for chunk in _chunks(ids, 500):
+            released += self._update(
+                and_(
+                    deliveries.c.id.in_(chunk),
+                    deliveries.c.state == S,
+                    deliveries.c.handed_at.is_(None),
+                ),
+                state=P,
+                batch_id=None,
+                send_at=None,
+                error="claimed, never handed over before a stop; sent again",
+                updated_at=now,
+            )
+        return released
 
     def mark_batch(
         self, batch_id: str, state: DeliveryState, now: datetime, *, error: str | None = None
@@ -290,61 +342,6 @@ class Ledger:
                 ids = (*found.ids, row.id) if found else (row.id,)
                 batches[row.batch_id] = InFlight(row.batch_id, row.send_at, ids)
         return list(batches.values())
-
-    def counts(self, edition_id: int) -> dict[str, int]:
-        return self.counts_of([edition_id]).get(edition_id, {})
-
-    def counts_of(self, edition_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-        """Counts by state of several editions in one query (the desk's list)."""
-        found: dict[int, dict[str, int]] = {}
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(deliveries.c.edition_id, deliveries.c.state, func.count())
-                .where(deliveries.c.edition_id.in_(list(edition_ids)))
-                .group_by(deliveries.c.edition_id, deliveries.c.state)
-            )
-            for edition_id, state, n in rows:
-                found.setdefault(int(edition_id), {})[state] = int(n)
-        return found
-
-    def suppressed_since(self, edition_id: int) -> dict[str, int]:
-        """Of the subscribers this edition reached, how many have since bounced,
-        complained or unsubscribed (their status changed after their delivery)."""
-        query = (
-            select(subscribers.c.status, func.count())
-            .join(deliveries, deliveries.c.email == subscribers.c.email)
-            .where(
-                deliveries.c.edition_id == edition_id,
-                deliveries.c.state == DeliveryState.ACCEPTED.value,
-                subscribers.c.status != "active",
-                subscribers.c.updated_at >= deliveries.c.updated_at,
-            )
-            .group_by(subscribers.c.status)
-        )
-        with self.engine.connect() as conn:
-            return {status: int(n) for status, n in conn.execute(query)}
-
-    def rows(self, edition_id: int) -> list[Delivery]:
-        with self.engine.connect() as conn:
-            edition = conn.execute(
-                select(editions.c.name, editions.c.period).where(editions.c.id == edition_id)
-            ).first()
-            key = f"{edition.name}/{edition.period}" if edition else str(edition_id)
-            return [
-                Delivery(
-                    edition_key=key,
-                    email=row.email,
-                    state=DeliveryState(row.state),
-                    attempts=row.attempts,
-                    message_id=row.message_id,
-                    error=row.error,
-                )
-                for row in conn.execute(
-                    select(deliveries)
-                    .where(deliveries.c.edition_id == edition_id)
-                    .order_by(deliveries.c.id)
-                )
-            ]
 
     def _update(self, where: object, **values: object) -> int:
         with self.engine.begin() as conn:

@@ -105,6 +105,8 @@ deliveries = Table(
     # A row put back after a failed or cancelled attempt waits until then (back-off).
     Column("next_attempt_at", UTCDateTime()),
     Column("claimed_by", String(200)),  # the lease holder of the last claim
+    # Handed to a one-message-at-a-time transport (SMTP: before the final dot).
+    Column("handed_at", UTCDateTime()),
     UniqueConstraint("edition_id", "email", name="uq_deliveries_edition_email"),
     Index("ix_deliveries_edition_state", "edition_id", "state"),
     Index("ix_deliveries_batch", "batch_id"),
