@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from digest.errors import TransportAuthError, TransportSetupError
+from digest.errors import DeliveryError, TransportAuthError, TransportSetupError
 from digest.settings.delivery import SmtpSettings
 
 
@@ -231,7 +231,10 @@ class Probe:
 
 def probe(settings: SmtpSettings, context: ssl.SSLContext) -> Probe:
     """Connect, secure and log in as a send would, and report what the server offers."""
-    session = open_session(settings, context)
+    try:
+        session = open_session(settings, context)
+    except Unreachable as exc:
+        raise DeliveryError(str(exc)) from None
     try:
         sock = session.sock
         tls = sock.version() if isinstance(sock, ssl.SSLSocket) else None
