@@ -93,6 +93,10 @@ class RequestRejected(DeliveryError):
         self.status = status
 
 
+class MailboxError(DigestError):
+    """The bounce mailbox cannot be read (no server, a refused login, no such folder)."""
+
+
 class EditionBusy(DigestError):
     """Another live process holds the edition's lease (it is being sent): this one
     stands aside. Exit code 3, so that a cron wrapper notices."""

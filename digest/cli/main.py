@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from digest.cli import (
+    bounces,
     commands,
     config,
     operations,
@@ -48,6 +49,7 @@ app.add_typer(operations.schedule_app, name="schedule")
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(users.app, name="users")
 app.add_typer(sources.app, name="sources")
+app.add_typer(bounces.app, name="bounces")
 
 
 def main() -> None:

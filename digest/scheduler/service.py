@@ -69,7 +69,7 @@ class Service:
     def _add_process_jobs(self, scheduler: BlockingScheduler) -> None:
         """Jobs of this process only (never in the job store): lease renewal, catch-up
         of unfinished editions (at once, then every ``catch_up_seconds``), released
-        approvals, new subscriber time zones."""
+        approvals, the bounce mailbox, new subscriber time zones."""
         every = {"jobstore": "process", "coalesce": True, "max_instances": 1}
         scheduler.add_job(
             lambda: self.runner.catch_up(),
@@ -88,6 +88,13 @@ class Service:
             id="approvals",
             **every,
         )
+        if self.c.settings.bounces is not None:
+            scheduler.add_job(
+                lambda: self.runner.bounces(),
+                IntervalTrigger(minutes=self.c.settings.bounces.every_minutes),
+                id="bounces",
+                **every,
+            )
         scheduler.add_job(
             self._new_time_zones,
             IntervalTrigger(minutes=APPROVAL_CHECK_MINUTES * 5),

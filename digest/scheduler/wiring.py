@@ -154,6 +154,20 @@ class Runner:
             log.warning("%s", note)
 
 
+    def bounces(self) -> None:
+        """Read the bounce mailbox ([bounces]) and apply what it reports."""
+        from digest.delivery.bounces import import_configured
+
+        try:
+            summary = import_configured(self.components)
+        except DigestError as exc:
+            log.error("bounce mailbox: %s", exc)
+            return
+        log.info("bounce mailbox: %s", summary.line())
+        for left in summary.left:
+            log.warning("bounce mailbox: left unread: %s", left)
+
+
 # The process's runner. APScheduler keeps jobs in the database as a function name and
 # plain arguments, so the functions below find the live components through it.
 _runner: Runner | None = None

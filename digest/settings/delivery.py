@@ -95,8 +95,9 @@ class BouncesSettings(Frozen):
     soft_bounce_limit: int = Field(default=3, ge=1, le=50)  # in a row, then suppressed
     every_minutes: int = Field(default=15, ge=1, le=24 * 60)  # the scheduler's job
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    ca_file: Path | None = None  # a private CA's certificate, in PEM
 
-    _resolve_maildir = field_validator("maildir")(
+    _resolve_paths = field_validator("maildir", "ca_file")(
         lambda v, info: resolve_path(v, info) if v is not None else None
     )
 

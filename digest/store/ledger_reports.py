@@ -71,3 +71,16 @@ class LedgerReports:
                     .order_by(deliveries.c.id)
                 )
             ]
+
+    def deliveries_to(self, email: str, limit: int = 50) -> list[tuple[str, str]]:
+        """(edition key, state) of the latest deliveries to ``email``, newest first
+        (a bounce or complaint is matched back to one of them)."""
+        query = (
+            select(editions.c.name, editions.c.period, deliveries.c.state)
+            .join(editions, editions.c.id == deliveries.c.edition_id)
+            .where(deliveries.c.email == email.lower())
+            .order_by(deliveries.c.edition_id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [(f"{r.name}/{r.period}", r.state) for r in conn.execute(query)]

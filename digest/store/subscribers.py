@@ -330,6 +330,16 @@ class SubscriberStore:
             )
             return sorted(rows)
 
+    def events_seen(self, event_ids: Collection[str]) -> set[str]:
+        """Which of these event ids were recorded."""
+        with self.engine.connect() as conn:
+            found = conn.scalars(
+                select(webhook_events.c.event_id).where(
+                    webhook_events.c.event_id.in_(list(event_ids))
+                )
+            )
+            return set(found)
+
     def record_event(self, event_id: str, kind: str, email: str, now: datetime) -> bool:
         """Remember a webhook event; False when it was seen before (SendGrid repeats)."""
         try:
