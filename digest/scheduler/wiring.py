@@ -153,7 +153,6 @@ class Runner:
         for note in report.notes:  # sources failing runs in a row, teasers kept, ...
             log.warning("%s", note)
 
-
     def bounces(self) -> None:
         """Read the bounce mailbox ([bounces]) and apply what it reports."""
         from digest.delivery.bounces import import_configured
