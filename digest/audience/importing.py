@@ -1,4 +1,4 @@
-"""Writing an import: erased addresses refused, the rest to the store, then the
+"""Writing an import: erased addresses refused, the rest to the store with the
 editions (newsletters) each row names, or the one ``--edition`` names for all."""
 
 from __future__ import annotations
@@ -33,9 +33,6 @@ def write_import(
         records = tuple(replace(r, editions=(edition,)) for r in records)
     erased = store.erasures.erased([r.email.lower() for r in records], key)
     kept = [r for r in records if r.email.lower() not in erased]
+    # The editions go in with the subscribers, in one transaction per chunk.
     result = store.subscribers.import_records(kept, now, dry_run=dry_run)
-    added = 0
-    if not dry_run:
-        wanted = {r.email.lower(): r.editions for r in kept if r.editions is not None}
-        added = store.subscriptions.imported(wanted, now)
-    return Written(result, len(erased), added)
+    return Written(result, len(erased), result.subscriptions)
