@@ -15,6 +15,8 @@ import typer
 from rich.markup import escape
 
 from digest.audience.csv_list import EXPORT_COLUMNS
+from digest.audience.erasing import erase
+from digest.audience.suppressing import suppress
 from digest.audience.unsubscribing import unsubscribe
 from digest.cli.common import ConfigOption, components_from, err, out
 from digest.cli.subscribers import EditionFilter
@@ -115,19 +117,18 @@ def subscribers_unsubscribe(
 def subscribers_suppress(email: EmailArgument, config: ConfigOption = None) -> None:
     """Never send anything to this address again (blocklisted), whatever its editions."""
     with components_from(config) as c:
-        done = c.store.subscribers.set_status(
-            email, SubscriberStatus.BLOCKLISTED, "digest subscribers suppress", c.clock()
-        )
+        done = suppress(c.store, email, "digest subscribers suppress", c.clock())
     _done(done, email, "suppressed (blocklisted)")
 
 
 def subscribers_erase(email: EmailArgument, config: ConfigOption = None) -> None:
-    """Erase the address, name and preferences everywhere (the delivery ledger
-    included); keep only its keyed hash, so an import of it is refused unless it
-    confirms a sign-up again."""
+    """Erase the address, name and preferences everywhere in the database (the
+    delivery ledger included); keep only its keyed hash, so an import of it is refused
+    unless it confirms a sign-up again. The subscriber list file and the outbox's
+    messages are not touched: the output names them."""
     with components_from(config) as c:
-        erased = c.store.erasures.erase(email, c.signing_key(), c.clock())
-    out.print(escape(erased.describe(email.lower())), highlight=False, soft_wrap=True)
+        erased = erase(c, email)
+    out.print(escape(erased.describe()), highlight=False, soft_wrap=True)
 
 
 def _done(done: bool, email: str, what: str) -> None:
