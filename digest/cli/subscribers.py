@@ -97,7 +97,8 @@ def _report(csv_file: Path, read: ImportFile, result: ImportResult, dry_run: boo
     if result.kept:
         _say(
             f"{result.kept} keep the status they have here: an import never re-activates "
-            "an address, nor overrides a subscriber's own choice"
+            "an address, nor undoes a subscriber's own choice here but with a bounce, a "
+            "complaint, a block or an unsubscribe not dated before that choice"
         )
     if result.statuses[SubscriberStatus.PENDING.value]:
         hint = read.format.pending_hint
