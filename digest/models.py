@@ -216,6 +216,7 @@ class ImportedSubscriber:
     topics: tuple[str, ...] | None = None
     reason: str = ""  # where the status comes from ("Ghost: subscribed_to_emails=false")
     editions: tuple[str, ...] | None = None  # edition names, ("*",) every one; None: unsaid
+    unsubscribed_at: datetime | None = None  # when the file says the address left
 
 
 @dataclass(frozen=True, slots=True)

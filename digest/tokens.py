@@ -51,6 +51,14 @@ def signing_key(configured: str | None, var_dir: Path) -> bytes:
     return key
 
 
+def existing_signing_key(configured: str | None, var_dir: Path) -> bytes | None:
+    """:func:`signing_key` when there is one already; None (and no file made) when
+    there is none yet: a dry run must write nothing."""
+    if configured is None and not (var_dir / KEY_FILE).exists():
+        return None
+    return signing_key(configured, var_dir)
+
+
 def describe_key(configured: str | None, var_dir: Path) -> str:
     """Where the signing key comes from and how long it is, never the key."""
     if configured is not None:

@@ -53,11 +53,21 @@ def test_dry_run_prints_what_would_change_and_writes_nothing(project: Path) -> N
     assert "by status, if written: 1 pending, 1 unsubscribed, 1 blocklisted" in dry.stdout
     assert "dry run, nothing written: 3 added, 0 updated, 0 unchanged, 0 rejected" in dry.stdout
     assert "--format listmonk-subscribed" in dry.stdout  # what to do about "enabled"
+    # A fresh install: the dry run made no database, migrated nothing, made no key.
+    var = project.parent.parent / "var"
+    assert not var.exists() or list(var.iterdir()) == []
     again = digest("subscribers", "import", export, "--dry-run", *config)
     assert "3 added" in again.stdout  # the first dry run wrote nothing
     real = digest("subscribers", "import", export, *config)
     assert "by status: 1 pending" in real.stdout and "3 added" in real.stdout
     assert "dry run" not in real.stdout
+    assert (var / "digest.db").is_file() and (var / "secret_key").is_file()
+    # With the database there: read as it is, and still nothing written.
+    before = {p.name: p.read_bytes() for p in var.iterdir() if p.suffix != ".db-wal"}
+    third = digest("subscribers", "import", export, "--dry-run", *config)
+    assert "0 added, 0 updated, 3 unchanged" in third.stdout
+    after = {p.name: p.read_bytes() for p in var.iterdir() if p.suffix != ".db-wal"}
+    assert after.keys() == before.keys() and after["digest.db"] == before["digest.db"]
 
 
 def test_an_unknown_shape_is_one_line_naming_its_columns(project: Path) -> None:

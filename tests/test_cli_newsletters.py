@@ -82,12 +82,23 @@ def test_editions_column_list_export_round_trip_unsubscribe_and_erase(project: P
     erased = digest("subscribers", "erase", "ben@mail.example", *config)
     assert erased.returncode == 0
     assert "erased ben@mail.example: address, name, time zone and sections" in erased.stdout
+    assert "Not touched by erase: the subscriber list" in erased.stdout
     twice = digest("subscribers", "erase", "ben@mail.example", *config)
     assert twice.returncode == 0 and "erased before" in twice.stdout
     back = digest("subscribers", "import", str(people), "--edition", "tech", *config)
     assert "refused 1 erased address(es)" in back.stdout
     gone = digest("subscribers", "list", "--json", *config)
     assert "ben@mail.example" not in gone.stdout
+    # --edition: Fay is new and gets tech only; Cy's unsubscribe from tech stands;
+    # Eve has every edition already.
+    more = project.parent / "more.csv"
+    more.write_text("email,name\nfay@mail.example,Fay\ncy@mail.example,Cy\neve@mail.example,\n")
+    added = digest("subscribers", "import", str(more), "--edition", "tech", *config)
+    assert added.returncode == 0 and "1 added" in added.stdout
+    listed = json.loads(digest("subscribers", "list", "--json", *config).stdout)
+    editions = {r["email"]: r["editions"] for r in listed}
+    assert editions["fay@mail.example"] == "tech"
+    assert editions["cy@mail.example"] == "morning" and editions["eve@mail.example"] == "*"
 
 
 def test_bad_edition_or_status_is_one_line_and_exit_2(project: Path) -> None:

@@ -7,9 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from digest.cli.main import app
+from digest.cli.sources import Network
 from digest.settings.config import load_settings
-from tests.conftest import LocalServer
+from tests.conftest import LocalServer, public_client, public_resolver
 from tests.test_cli import digest
 
 pytestmark = pytest.mark.slow
@@ -105,6 +108,43 @@ def test_a_url_on_a_private_address_is_one_line_and_exit_2(
     assert local_server.requests == [] and project.read_text() == before
 
 
+def test_a_url_import_adds_the_lists_feeds(project: Path, local_server: LocalServer) -> None:
+    # In process, on a network where the server's host is a public one (the address
+    # checks pass as for a host on the internet): fetched, repaired, appended.
+    local_server.serve(
+        "/lists/feeds.opml", OPML.replace("ball.example/rss", "ball.example/?a=1&b=2")
+    )
+    url = local_server.public_url + "/lists/feeds.opml"
+    network = Network(client=public_client, resolver=public_resolver)
+    result = CliRunner().invoke(
+        app, ["sources", "import", url, "--config", str(project)], obj=network
+    )
+    assert result.exit_code == 0, result.output
+    assert local_server.requests == ["/lists/feeds.opml"]
+    assert "repaired line 4: bare '&' read as '&amp;'" in result.stderr
+    assert "2 feeds found, 2 added, 0 skipped; 1 outline without xmlUrl: appended" in (
+        result.stdout
+    )
+    added = load_settings(project, {}).sources[-2:]
+    assert [(s.name, s.url, s.site) for s in added] == [
+        ("Ball News", "https://ball.example/?a=1&b=2", "https://ball.example/"),
+        ("Tech Daily", "https://tech.example/feed", None),
+    ]
+    assert f"# Imported from {url} on " in project.read_text()
+
+
+def test_one_feed_is_one_feed(project: Path) -> None:
+    opml = project.parent / "one.opml"
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="Only" xmlUrl="https://only.example/rss"/>'
+        "</body></opml>"
+    )
+    result = digest("sources", "import", str(opml), "--config", str(project))
+    assert "1 feed found, 1 added, 0 skipped: appended" in result.stdout
+    exported = digest("sources", "export", "-", "--config", str(project))
+    assert "1 feed exported, 4 sources left out" in exported.stderr
+
+
 def test_export_then_import_into_an_empty_config_gives_the_same_sources(project: Path) -> None:
     project.write_text(
         project.read_text()
@@ -121,6 +161,8 @@ name = "Gadgets <daily>"
 kind = "feed"
 url = "https://gadgets.example/feed"
 topic = "Technology"
+site = "https://gadgets.example/?from=feed&lang=en"
+enabled = false
 
 [[sources]]
 name = "No topic"
@@ -151,11 +193,17 @@ url = "https://plain.example/atom.xml"
     assert "3 feeds found, 3 added, 0 skipped: appended" in imported.stdout
     assert "repaired" not in imported.stderr
 
-    def feeds(path: Path) -> list[tuple[str, str | None, str | None, str | None]]:
+    def feeds(path: Path) -> list[tuple[object, ...]]:
         sources = load_settings(path, {}).sources
-        return [(s.name, s.url, s.topic, s.language) for s in sources if s.url]
+        return [(s.name, s.url, s.topic, s.language, s.site, s.enabled) for s in sources if s.url]
 
     assert feeds(empty) == feeds(project) and len(feeds(empty)) == 3
+    assert [f[4:] for f in feeds(empty)] == [
+        (None, True),
+        ("https://gadgets.example/?from=feed&lang=en", False),
+        (None, True),
+    ]
+    assert "# site:" not in empty.read_text()
 
 
 def test_status_lists_each_source_and_flags_a_failing_one(project: Path) -> None:

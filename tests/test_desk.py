@@ -17,27 +17,28 @@ import pytest
 from starlette.testclient import TestClient
 
 from digest import pipeline
-from digest.components import Components, build_components
+from digest.components import Components
 from digest.models import RunReport, SubscriberStatus
 from digest.scheduler.wiring import Runner
-from digest.settings.config import load_settings
 from digest.store.editions import StoredEdition
 from digest.web.app import create_app
-from tests.conftest import FIXED_NOW, Clock
+from tests.conftest import FIXED_NOW, Clock, make_components
 
 EDITOR = "editor@news.example"
 PASSWORD = "correct horse battery"
 HOSTILE = '<script>alert("x")</script> Tram vote <img src=x onerror=alert(1)>'
 
 
-def make_components(project: Path, clock: Clock, *, approval: bool = False) -> Components:
-    if approval:
-        text = project.read_text(encoding="utf-8")
-        anchor = 'name = "morning"\n'
-        assert text.count(anchor) == 1
-        project.write_text(text.replace(anchor, anchor + "requires_approval = true\n"))
-    settings = load_settings(project, {"DIGEST_SECRET_KEY": "test-secret-" + "k" * 32})
-    return build_components(settings, clock=clock)
+DESK_ENVIRON = {"DIGEST_SECRET_KEY": "test-secret-" + "k" * 32}
+
+
+def require_approval(project: Path) -> Path:
+    """The shipped config's morning edition held for an editor's approval."""
+    text = project.read_text(encoding="utf-8")
+    anchor = 'name = "morning"\n'
+    assert text.count(anchor) == 1
+    project.write_text(text.replace(anchor, anchor + "requires_approval = true\n"))
+    return project
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def c(project: Path, clock: Clock) -> Iterator[Components]:
-    components = make_components(project, clock)
+    components = make_components(project, clock=clock, environ=DESK_ENVIRON)
     components.store.editors.add(EDITOR, PASSWORD, FIXED_NOW)
     yield components
     components.close()
@@ -55,7 +56,7 @@ def c(project: Path, clock: Clock) -> Iterator[Components]:
 
 @pytest.fixture
 def held(project: Path, clock: Clock) -> Iterator[Components]:
-    components = make_components(project, clock, approval=True)
+    components = make_components(require_approval(project), clock=clock, environ=DESK_ENVIRON)
     components.store.editors.add(EDITOR, PASSWORD, FIXED_NOW)
     yield components
     components.close()
@@ -330,7 +331,7 @@ def test_drop_restore_pin_and_move(c: Components) -> None:
 def test_a_pinned_story_survives_the_caps(project: Path, clock: Clock) -> None:
     text = project.read_text(encoding="utf-8")
     project.write_text(text.replace("max_stories = 20", "max_stories = 3"))
-    c = make_components(project, clock)
+    c = make_components(project, clock=clock, environ=DESK_ENVIRON)
     c.store.editors.add(EDITOR, PASSWORD, FIXED_NOW)
     stored = built(c)
     assert len(stored.edition.stories) == 3
@@ -342,7 +343,7 @@ def test_a_pinned_story_survives_the_caps(project: Path, clock: Clock) -> None:
     c.close()
     text = project.read_text(encoding="utf-8")
     project.write_text(text.replace("max_stories = 3", "max_stories = 1"))
-    c = make_components(project, clock)
+    c = make_components(project, clock=clock, environ=DESK_ENVIRON)
     rebuilt = pipeline.build(c, "morning", RunReport())
     ids = [s.id for s in rebuilt.edition.stories]
     assert weakest.id in ids and len(ids) == 1

@@ -9,6 +9,7 @@ The files in tests/data/exports/ are written from each tool's documented columns
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,54 @@ def test_buttondown_tags_and_beehiiv_names() -> None:
     beehiiv = {r.email: r for r in _read(EXPORTS / "beehiiv-subscribers.csv").records}
     assert beehiiv["rosa.bh@mail.example"].name == "Rosa Diaz"
     assert beehiiv["tara.bh@mail.example"].name is None
+
+
+def test_each_exports_unsubscribe_date_is_carried_over() -> None:
+    def left(name: str) -> dict[str, datetime | None]:
+        return {r.email: r.unsubscribed_at for r in _read(EXPORTS / name).records}
+
+    assert left("unsubscribed_members_export_5f1e2d.csv")["dan.mc@mail.example"] == datetime(
+        2023, 6, 6, 12, 56, 15, tzinfo=UTC
+    )
+    assert left("members.2024-06-30.csv")["kim.gh@mail.example"] == datetime(2024, 6, 1, tzinfo=UTC)
+    assert left("members.2024-06-30.csv")["hana.gh@mail.example"] is None
+    assert left("beehiiv-subscribers.csv")["yara.bh@mail.example"] == datetime(
+        2024, 3, 13, 11, 33, 53, tzinfo=UTC
+    )
+    assert left("buttondown-subscribers.csv")["unsubscribed.bd@mail.example"] == datetime(
+        2024, 4, 8, 17, 9, 32, 596959, tzinfo=UTC
+    )
+
+
+def test_buttondowns_unsubscription_date_unsubscribes_whatever_the_type(tmp_path: Path) -> None:
+    # As beehiiv's unsubscribed_at; a stronger stop (undeliverable ...) stands.
+    path = tmp_path / "buttondown.csv"
+    path.write_text(
+        "email,subscriber_type,unsubscription_date,tags\n"
+        "left.bd@mail.example,regular,2024-05-01 08:00:00+00:00,\n"
+        "stays.bd@mail.example,premium,,\n"
+        "bounced.bd@mail.example,undeliverable,2024-05-02 08:00:00+00:00,\n"
+        "odd.bd@mail.example,regular,someday,\n",
+        encoding="utf-8",
+    )
+    read = _read(path)
+    assert read.label == "Buttondown subscriber export" and read.ignored == ()
+    got = {r.email.split(".")[0]: (r.status, r.reason, r.unsubscribed_at) for r in read.records}
+    assert got == {
+        "left": (
+            S.UNSUBSCRIBED,
+            "Buttondown: unsubscription_date set",
+            datetime(2024, 5, 1, 8, tzinfo=UTC),
+        ),
+        "stays": (S.ACTIVE, "Buttondown: subscriber_type=premium", None),
+        "bounced": (
+            S.BOUNCED,
+            "Buttondown: subscriber_type=undeliverable",
+            datetime(2024, 5, 2, 8, tzinfo=UTC),
+        ),
+        # A date that cannot be read still says the address left; it gives no time.
+        "odd": (S.UNSUBSCRIBED, "Buttondown: unsubscription_date set", None),
+    }
 
 
 def test_a_substack_deletion_placeholder_is_reported_not_imported() -> None:

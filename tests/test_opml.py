@@ -98,7 +98,8 @@ def test_toml_out_loads_as_sources(settings) -> None:  # type: ignore[no-untyped
     sources = [SourceSettings.model_validate(table) for table in tables]
     assert [s.name for s in sources] == [s.name for s in plan.added]
     assert sources[2].name == "Tech & Co “daily”" and sources[0].language == "en-GB"
-    assert "# site: https://ball.example/" in text
+    assert sources[0].site == "https://ball.example/" and sources[1].site is None
+    assert all(s.enabled for s in sources)
 
 
 def test_toml_out_loads_whatever_the_titles_and_sites_hold(settings) -> None:  # type: ignore[no-untyped-def]
@@ -241,6 +242,7 @@ kind = "feed"
 url = "https://ball.example/rss.php?page=backend&lang=en"
 topic = "Sport"
 language = "en-GB"
+site = "https://ball.example/?lang=en&amp=1"
 
 [[sources]]
 name = "Gadget Blog"
@@ -269,11 +271,16 @@ def test_export_is_opml_2_with_topics_as_folders(project: Path) -> None:
     now = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
     export = export_opml(settings.sources, title=settings.name, now=now)
     text = export.document.decode("utf-8")
-    assert text.startswith("<?xml version='1.0' encoding='UTF-8'?>\n<opml version=\"2.0\">")
+    assert text.startswith("<?xml version='1.0' encoding='UTF-8'?>\n<opml ")
     assert "<dateCreated>Fri, 27 Nov 2026 06:00:00 +0000</dateCreated>" in text
     assert 'xmlUrl="https://ball.example/rss.php?page=backend&amp;lang=en"' in text
     assert re.search(r'<outline text="Sport" title="Sport">\s*<outline type="rss" text="Ball', text)
-    assert "htmlUrl" not in text  # a source's site is not configured
+    assert 'htmlUrl="https://ball.example/?lang=en&amp;amp=1"' in text
+    assert text.count("htmlUrl") == 1  # only Ball & Chain has a site
+    # A disabled feed is marked in digest's namespace, which other readers ignore.
+    assert '<opml xmlns:digest="urn:x-digest:opml" version="2.0">' in text
+    assert re.search(r'text="Gadget Blog"[^>]* digest:enabled="false"', text)
+    assert text.count("digest:enabled") == 1
     assert export.exported == 3
     assert export.left_out == [
         "'The Harbour Times': read from "
@@ -297,6 +304,10 @@ def test_export_then_import_into_an_empty_config_gives_the_same_feeds(project: P
     plan = plan_import(parse_opml(export.document).feeds, empty)
     assert plan.skipped == [] and parse_opml(export.document).repairs == []
     feeds = [s for s in settings.sources if s.kind == "feed" and s.url]
-    assert [(s.name, s.url, s.topic, s.language) for s in plan.added] == [
-        (s.name, s.url, s.topic, s.language) for s in feeds
+    assert [(s.name, s.url, s.topic, s.language, s.site, s.enabled) for s in plan.added] == [
+        (s.name, s.url, s.topic, s.language, s.site, s.enabled) for s in feeds
     ]
+    assert [s.enabled for s in feeds] == [True, False, True]
+    # ... and so does the TOML the import writes.
+    tables = tomllib.loads(sources_toml(plan.added))["sources"]
+    assert [SourceSettings.model_validate(t) for t in tables] == feeds

@@ -157,3 +157,20 @@ def test_an_encoding_the_bytes_do_not_fit_is_read_as_what_they_are() -> None:
     assert read.repairs == [
         "line 1: encoding declared as 'ISO-8859-1' does not fit the bytes; read as UTF-8"
     ]
+
+
+@pytest.mark.parametrize(
+    ("title", "read_as"),
+    [("Économie".encode(), "UTF-8"), ("Économie".encode("cp1252"), "windows-1252")],
+)
+def test_an_unknown_encoding_declared_is_read_as_what_the_bytes_are(
+    title: bytes, read_as: str
+) -> None:
+    data = (
+        b'<?xml version="1.0" encoding="x-made-up-8"?>\n<opml><body><outline text="'
+        + title
+        + b'" xmlUrl="https://a.example/"/></body></opml>'
+    )
+    read = parse_opml(data)
+    assert read.feeds[0].title == "Économie" and read.feeds[0].url == "https://a.example/"
+    assert read.repairs == [f"line 1: unknown encoding 'x-made-up-8' declared; read as {read_as}"]

@@ -24,14 +24,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import text
 
 from digest import pipeline
-from digest.components import Components, build_components
+from digest.components import Components
 from digest.delivery.transport import Envelope, MemoryTransport
 from digest.models import RenderedMessage, Subscriber
 from digest.scheduler.health import health
 from digest.scheduler.plans import LeadTrigger, planned_jobs, schedule_table
 from digest.scheduler.wiring import JOB_TABLE, Runner, sync_jobs, wait_for_lease
-from digest.settings.config import load_settings
-from tests.conftest import Clock
+from tests.conftest import Clock, make_components
 
 
 def utc(value: str) -> datetime:
@@ -51,7 +50,7 @@ def _components(
 ) -> tuple[Components, MemoryTransport]:
     environ = {"DIGEST_DATABASE_URL": database_url} if database_url else {}
     memory = transport or MemoryTransport()
-    c = build_components(load_settings(project, environ), clock=clock, transport=memory)  # type: ignore[arg-type]
+    c = make_components(project, clock=clock, transport=memory, environ=environ)  # type: ignore[arg-type]
     return c, memory  # type: ignore[return-value]
 
 

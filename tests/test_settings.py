@@ -184,6 +184,18 @@ def test_source_weight_defaults_to_one_and_is_bounded(tmp_path: Path) -> None:
         assert error.field == "sources[2].weight"
 
 
+def test_a_sources_site_is_an_http_url(tmp_path: Path) -> None:
+    civic = 'name = "Civic Wire"\nkind = "feed"\n'
+    good = 'site = "https://civic.example/"\n'
+    assert load_settings(_write(tmp_path, _edit(civic, civic + good)), {}).sources[2].site == (
+        "https://civic.example/"
+    )
+    for bad in ("civic.example", "javascript:alert(1)", "https://civic.example/a b"):
+        error = _config_error(_write(tmp_path, _edit(civic, civic + f'site = "{bad}"\n')))
+        assert error.field == "sources[2].site"
+        assert "is not an http(s) URL (the feed's web site)" in str(error)
+
+
 def test_missing_file_names_the_file(tmp_path: Path) -> None:
     error = _config_error(tmp_path / "nowhere.toml")
     assert "not found" in str(error)

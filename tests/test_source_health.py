@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 
 from digest import pipeline
-from digest.components import Components, build_components
+from digest.components import Components
 from digest.models import RunReport
-from digest.settings.config import load_settings
 from digest.sources.source import Validators
 from digest.store.database import open_store
 from digest.store.health import FETCH_HISTORY, FetchRecord, HealthLog
-from tests.conftest import FIXED_NOW, LocalServer, Route, count_rows
+from tests.conftest import FIXED_NOW, LocalServer, Route, count_rows, make_components
 
 RSS = (
     b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
@@ -97,7 +96,7 @@ def _components(tmp_path: Path, server: LocalServer, paths: dict[str, str]) -> C
         f'var_dir = "var"\n[storage]\nurl = "sqlite:///var/digest.db"\n[fetching]\nretries = 0\n'
         f'{sources}[[editions]]\nname = "morning"\ntitle = "Morning"\n'
     )
-    return build_components(load_settings(config, {}), clock=lambda: FIXED_NOW)
+    return make_components(config)
 
 
 def test_a_304_costs_nothing_and_is_recorded(local_server: LocalServer, tmp_path: Path) -> None:

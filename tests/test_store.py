@@ -1,4 +1,5 @@
-"""The store on a real SQLite file: migrations, de-duplication, editions, the ledger."""
+"""The store on a real SQLite file: migrations, opening for a dry run, de-duplication,
+editions, the ledger."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import StatementError
 
+from digest.errors import ConfigError
 from digest.models import Edition, Ranking, Section, Story, StoryLink, StoryRef
 from digest.serialise import edition_from_dict, edition_to_dict
-from digest.store.database import Store, open_store
+from digest.store.database import MIGRATIONS, Store, open_store, open_store_unchanged
 from digest.store.schema import metadata
 from tests.conftest import FIXED_NOW, count_rows, make_article
 
@@ -54,6 +58,37 @@ def test_reopening_an_existing_file_keeps_data(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     open_store(url).articles.add([make_article("a1")], FIXED_NOW)
     assert count_rows(open_store(url), "articles") == 1
+
+
+def test_opening_unchanged_writes_nothing(database_url: str, tmp_path: Path) -> None:
+    # No file (or no schema yet): an empty store in memory, and nothing made.
+    missing = tmp_path / "new" / "digest.db"
+    empty = open_store_unchanged(f"sqlite:///{missing}")
+    assert count_rows(empty, "subscribers") == 0 and not missing.parent.exists()
+    empty.close()
+    blank = open_store_unchanged(database_url)
+    assert str(blank.engine.url) == "sqlite://"
+    blank.close()
+    # Up to date: read as it is.
+    open_store(database_url).articles.add([make_article("a1")], FIXED_NOW)
+    current = open_store_unchanged(database_url)
+    assert count_rows(current, "articles") == 1
+    current.close()
+
+
+def test_an_older_schema_is_not_migrated_by_a_dry_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0012")
+    engine.dispose()
+    with pytest.raises(ConfigError, match=r"is at revision 0012.*a dry run does not migrate it"):
+        open_store_unchanged(url)
+    with create_engine(url).connect() as connection:
+        assert connection.scalar(text("SELECT version_num FROM alembic_version")) == "0012"
 
 
 def test_same_article_twice_is_stored_once(store: Store) -> None:

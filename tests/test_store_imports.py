@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from digest.audience.imports import read_import
-from digest.audience.statuses import STOPPED, imported_status
+from digest.audience.statuses import FACTS, STOPPED, imported_status
 from digest.models import ImportedSubscriber, Subscriber
 from digest.models import SubscriberStatus as S
 from digest.store.database import Store, open_store
@@ -20,6 +21,19 @@ from digest.store.schema import subscribers
 from tests.conftest import FIXED_NOW
 
 ANA = Subscriber("ana@mail.example", "Ana", "Europe/Madrid", ("Sport",))
+
+EARLIER, LATER = FIXED_NOW - timedelta(days=30), FIXED_NOW + timedelta(hours=1)
+CASES = {  # the file's status, its unsubscribe date -> the status after the import
+    "paused": (S.PAUSED, None, S.ACTIVE),
+    "pending": (S.PENDING, None, S.ACTIVE),
+    "older": (S.UNSUBSCRIBED, EARLIER, S.ACTIVE),
+    "undated": (S.UNSUBSCRIBED, None, S.UNSUBSCRIBED),
+    "newer": (S.UNSUBSCRIBED, LATER, S.UNSUBSCRIBED),
+    "same": (S.UNSUBSCRIBED, FIXED_NOW, S.UNSUBSCRIBED),
+    "bounced": (S.BOUNCED, EARLIER, S.BOUNCED),
+    "complained": (S.COMPLAINED, None, S.COMPLAINED),
+    "blocklisted": (S.BLOCKLISTED, EARLIER, S.BLOCKLISTED),
+}
 
 
 @pytest.fixture
@@ -95,16 +109,34 @@ def test_a_file_lowers_a_known_active_address_and_never_raises_one(store: Store)
 
 
 def test_a_subscribers_own_choice_here_stands(store: Store) -> None:
-    store.subscribers.upsert([ANA], FIXED_NOW)
-    assert store.subscribers.set_preferences(
-        ANA.email, ("Culture",), "Asia/Tokyo", False, FIXED_NOW
+    # Ana and the others chose here at FIXED_NOW (the preferences page). A file's
+    # pause and active change nothing, nor does an unsubscribe it dates before that
+    # choice; an undated or later unsubscribe applies, and so do a bounce, a
+    # complaint and a blocklisting (facts about the address).
+    people = {name: Subscriber(f"{name}@mail.example", name.title()) for name in CASES}
+    store.subscribers.upsert([ANA, *people.values()], FIXED_NOW)
+    for person in [ANA, *people.values()]:
+        assert store.subscribers.set_preferences(
+            person.email, ("Culture",), "Asia/Tokyo", False, FIXED_NOW
+        )
+    record = ImportedSubscriber(
+        ANA.email, S.UNSUBSCRIBED, "Ana L.", "UTC", ("World",), unsubscribed_at=EARLIER
     )
-    record = ImportedSubscriber(ANA.email, S.UNSUBSCRIBED, "Ana L.", "UTC", ("World",))
-    result = store.subscribers.import_records([record], FIXED_NOW)
+    records = [record] + [
+        ImportedSubscriber(people[name].email, status, unsubscribed_at=left)
+        for name, (status, left, _) in CASES.items()
+    ]
+    result = store.subscribers.import_records(records, FIXED_NOW + timedelta(days=1))
     known = store.subscribers.get(ANA.email)
     assert known is not None and known.status == S.ACTIVE
     assert known.subscriber == Subscriber(ANA.email, "Ana L.", "Asia/Tokyo", ("Culture",))
-    assert result.kept == 1 and result.changes == []
+    assert {name: store.subscribers.status(p.email) for name, p in people.items()} == {
+        name: after for name, (_, _, after) in CASES.items()
+    }
+    assert result.kept == 1 + sum(after == S.ACTIVE for _, _, after in CASES.values())
+    assert {c.email for c in result.changes} == {
+        people[name].email for name, (_, _, after) in CASES.items() if after != S.ACTIVE
+    }
 
 
 def test_what_the_file_does_not_say_stays(store: Store) -> None:
@@ -174,14 +206,20 @@ def _subscriber(record: ImportedSubscriber) -> Subscriber:
     return Subscriber(record.email, record.name, record.timezone, record.topics)
 
 
-@pytest.mark.parametrize("own_choice", [False, True])
-def test_the_rule_never_mails_more_than_before(own_choice: bool) -> None:
+@pytest.mark.parametrize("own_choice", [None, FIXED_NOW])
+@pytest.mark.parametrize("left", [None, EARLIER, LATER])
+def test_the_rule_never_mails_more_than_before(
+    own_choice: datetime | None, left: datetime | None
+) -> None:
     for here, wanted in itertools.product(S, S):
-        after = imported_status(here, wanted, own_choice=own_choice)
+        after = imported_status(here, wanted, own_choice=own_choice, unsubscribed_at=left)
         assert after in (here, wanted)
         if after == S.ACTIVE:
             assert here == S.ACTIVE, (here, wanted)
-        if here in STOPPED or own_choice:
+        if here in STOPPED:
             assert after == here, (here, wanted)
-        if here == S.ACTIVE and wanted in {*STOPPED, S.PAUSED} and not own_choice:
+        elif own_choice is not None:
+            applies = wanted in FACTS or (wanted == S.UNSUBSCRIBED and left != EARLIER)
+            assert after == (wanted if applies else here), (here, wanted)
+        elif here == S.ACTIVE and wanted in {*STOPPED, S.PAUSED}:
             assert after == wanted, (here, wanted)

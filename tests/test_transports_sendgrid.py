@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -100,6 +101,24 @@ def test_one_request_carries_every_recipient_with_its_own_values(server: SendGri
     assert "Hello Ana <b>," in _substitute(text, first)
     assert "Hello," in _substitute(text, second) and "/T1" in _substitute(text, second)
     assert body["asm"] == {"group_id": 42} and "daily" in body["categories"]
+
+
+def test_each_edition_carries_its_own_list_id(server: SendGridServer) -> None:
+    # Two newsletters: every personalization of a request names its edition's list
+    # (RFC 2919), the title's quotes and angle brackets dropped; the server's
+    # validation of the body against SendGrid's spec passes.
+    tech = replace(RENDERED, edition_key="tech/2026-11-30", title='Tech "Briefing" <weekly>')
+    morning = replace(RENDERED, title="The Morning Digest")
+    transport = _transport(server)
+    people = (Subscriber("ana@mail.example"), Subscriber("ben@mail.example"))
+    for rendered in (morning, tech):
+        assert transport.send(replace(_envelope(*people), rendered=rendered))
+    assert not server.rejected and len(server.accepted) == 2
+    ids = [{p["headers"]["List-Id"] for p in body["personalizations"]} for body in server.accepted]
+    assert ids == [
+        {'"The Morning Digest" <morning.news.example>'},
+        {'"Tech Briefing weekly" <tech.news.example>'},
+    ]
 
 
 def test_a_thousand_recipients_fit_one_valid_request(server: SendGridServer) -> None:

@@ -23,11 +23,10 @@ import pytest
 from markupsafe import escape
 
 from digest import pipeline
-from digest.components import Components, build_components
+from digest.components import Components
 from digest.models import Edition, RunReport, Section, Story, StoryLink
 from digest.rendering.feeds import FEED_SIZE
-from digest.settings.config import load_settings
-from tests.conftest import FIXED_NOW, Clock
+from tests.conftest import FIXED_NOW, Clock, make_components
 from tests.served_app import free_port, serving
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -60,7 +59,7 @@ def site(project: Path, database_url: str) -> Iterator[Site]:
     project.write_text(text, encoding="utf-8")
     environ = {"DIGEST_SECRET_KEY": "k" * 32, "DIGEST_DATABASE_URL": database_url}
     clock = Clock()
-    c = build_components(load_settings(project, environ), clock=clock)
+    c = make_components(project, clock=clock, environ=environ)
     c.store.subscribers.upsert(c.subscribers(), FIXED_NOW)
     try:
         with serving(c, port), httpx.Client(base_url=base, timeout=10) as client:

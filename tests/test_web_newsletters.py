@@ -5,6 +5,7 @@ Starlette's client and in a real browser at 375 px."""
 
 from __future__ import annotations
 
+import email
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from digest import pipeline
 from digest.audience.signup import SignUp
 from digest.components import Components, build_components
 from digest.delivery.transport import MemoryTransport
@@ -20,7 +22,7 @@ from digest.models import SubscriberStatus
 from digest.settings.config import load_settings
 from digest.tokens import sign, verify
 from digest.web.app import create_app
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, make_components
 from tests.test_browser import CHROMIUM
 from tests.test_browser_public import browser, server  # noqa: F401  (fixtures)
 from tests.test_newsletters import TECH
@@ -116,3 +118,33 @@ def test_preferences_with_two_newsletters_at_375_px(
         "tech": "unsubscribed",
     }
     page.close()
+
+
+def test_the_sent_messages_own_unsubscribe_link_leaves_only_its_edition(
+    project: Path,
+) -> None:
+    # Sent through the outbox: the link is taken from the .eml written for Ana's
+    # copy of tech, and posted as a mail client's one-click button does.
+    project.write_text(project.read_text() + TECH)
+    c = make_components(project, environ={"DIGEST_SECRET_KEY": "newsletter-test-" + "k" * 32})
+    try:
+        assert pipeline.run(c, "tech").delivered > 0
+        copies = [
+            message
+            for path in sorted(c.settings.delivery.outbox_dir.rglob("*.eml"))
+            for message in [email.message_from_bytes(path.read_bytes())]
+            if message["To"].endswith(f"<{ANA}>") or message["To"] == ANA
+        ]
+        assert len(copies) == 1 and copies[0]["List-Id"].endswith("<tech.news.example>")
+        link = copies[0]["List-Unsubscribe"].strip("<>")
+        assert link.startswith(c.settings.web.base_url + "/unsubscribe/")
+        with TestClient(create_app(c), follow_redirects=False) as client:
+            answer = client.post(
+                link.removeprefix(c.settings.web.base_url),
+                data={"List-Unsubscribe": "One-Click"},
+            )
+        assert answer.status_code == 200
+        assert c.store.subscriptions.of(ANA) == {"*": "active", "tech": "unsubscribed"}
+        assert c.store.subscribers.status(ANA) == SubscriberStatus.ACTIVE
+    finally:
+        c.close()

@@ -171,6 +171,7 @@ def _mailchimp(forced: str | None) -> Callable[[Source], Mapper]:
                 timezone=_zone(_cell(row, "timezone")),
                 topics=_topics(_mailchimp_tags(_cell(row, "tags")), source),
                 reason=reason,
+                unsubscribed_at=statuses.when(_cell(row, "unsub_time")),
             )
 
         return record
@@ -184,8 +185,10 @@ def _mailchimp(forced: str | None) -> Callable[[Source], Mapper]:
 def _ghost(source: Source) -> Mapper:
     def record(row: Row) -> ImportedSubscriber:
         email = check_email(_cell(row, "email"))
+        left = None
         if _cell(row, "deleted_at"):
             status, reason = S.UNSUBSCRIBED, "Ghost: deleted member"
+            left = statuses.when(_cell(row, "deleted_at"))
         else:
             value = _cell(row, "subscribed_to_emails")
             status = statuses.status_of(statuses.GHOST, "subscribed_to_emails", value)
@@ -196,6 +199,7 @@ def _ghost(source: Source) -> Mapper:
             name=_name(_unguard(_cell(row, "name"))),
             topics=_topics(_unguard(_cell(row, "labels")).split(","), source),
             reason=reason,
+            unsubscribed_at=left,
         )
 
     return record
@@ -233,15 +237,32 @@ def _substack(source: Source) -> Mapper:
     return record
 
 
+def _left(status: S | None, reason: str, left: str, said: str) -> tuple[S, str]:
+    """An export's unsubscribe date (``left``; ``said`` names its column) makes the
+    row unsubscribed whatever its status column says, unless that says a stronger
+    stop (a bounce, a complaint, a block), which stands."""
+    if status is not None and (not left or status in statuses.STOPPED):
+        return status, reason
+    return S.UNSUBSCRIBED, f"{said} set"
+
+
 def _buttondown(source: Source) -> Mapper:
     def record(row: Row) -> ImportedSubscriber:
         email = check_email(_cell(row, "email"))
         value = _cell(row, "subscriber_type")
+        left = _cell(row, "unsubscription_date")
+        status, reason = _left(
+            statuses.status_of(statuses.BUTTONDOWN, "subscriber_type", value),
+            f"Buttondown: subscriber_type={value.lower()}",
+            left,
+            "Buttondown: unsubscription_date",
+        )
         return ImportedSubscriber(
             email=email,
-            status=statuses.status_of(statuses.BUTTONDOWN, "subscriber_type", value),
+            status=status,
             topics=_topics(_cell(row, "tags").split(";"), source),
-            reason=f"Buttondown: subscriber_type={value.lower()}",
+            reason=reason,
+            unsubscribed_at=statuses.when(left),
         )
 
     return record
@@ -250,14 +271,18 @@ def _buttondown(source: Source) -> Mapper:
 def _beehiiv(source: Source) -> Mapper:
     def record(row: Row) -> ImportedSubscriber:
         email = check_email(_cell(row, "email"))
-        if _cell(row, "unsubscribed_at"):  # whatever the status says
-            status, reason = S.UNSUBSCRIBED, "beehiiv: unsubscribed_at set"
+        value = _cell(row, "status")
+        left = _cell(row, "unsubscribed_at")
+        if left:  # unsubscribed: a status value we do not know is no matter then
+            known = statuses.BEEHIIV.get(value.lower())
         else:
-            value = _cell(row, "status")
-            status = statuses.status_of(statuses.BEEHIIV, "status", value)
-            reason = f"beehiiv: status={value.lower()}"
+            known = statuses.status_of(statuses.BEEHIIV, "status", value)
+        reason = f"beehiiv: status={value.lower()}"
+        status, reason = _left(known, reason, left, "beehiiv: unsubscribed_at")
         name = _name(_cell(row, "first name"), _cell(row, "last name"))
-        return ImportedSubscriber(email, status, name, reason=reason)
+        return ImportedSubscriber(
+            email, status, name, reason=reason, unsubscribed_at=statuses.when(left)
+        )
 
     return record
 
@@ -295,7 +320,7 @@ FORMATS: tuple[Format, ...] = (
         "buttondown",
         "Buttondown subscriber export",
         ("email", "subscriber_type"),
-        frozenset(("email", "subscriber_type", "tags")),
+        frozenset(("email", "subscriber_type", "tags", "unsubscription_date")),
         lambda h: "subscriber_type" in h,
         _buttondown,
     ),

@@ -88,11 +88,6 @@ def confirm(c: Components, wanted: SignUp) -> bool:
     # (what it had stays had: no second copy of an edition already delivered).
     c.store.erasures.lift(wanted.email, c.signing_key())
     person = Subscriber(wanted.email, wanted.name, "UTC", wanted.sections)
-    new = c.store.subscribers.confirm_signup(person, now)
     configured = [e.name for e in c.settings.editions]
-    chosen = [e for e in wanted.editions if e in configured] or configured
-    if new or set(chosen) == set(configured):
-        c.store.subscriptions.choose(wanted.email, chosen, configured, now)
-    else:
-        c.store.subscriptions.add(wanted.email, chosen, now)
+    c.store.subscribers.confirm_signup(person, now, wanted.editions, configured)
     return True

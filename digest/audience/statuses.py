@@ -12,6 +12,7 @@ address already known, an import only ever lowers the status
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from digest.models import SubscriberStatus as S
 
@@ -84,17 +85,51 @@ def status_of(table: Mapping[str, S], column: str, value: str) -> S:
 # Suppressions: only the subscriber's own action (a confirmed sign-up) lifts them.
 STOPPED = frozenset({S.UNSUBSCRIBED, S.BOUNCED, S.COMPLAINED, S.DROPPED, S.BLOCKLISTED})
 
+# Suppressions that are facts about the address, not a choice its owner may revisit:
+# they apply whatever was chosen here.
+FACTS = frozenset({S.BOUNCED, S.COMPLAINED, S.DROPPED, S.BLOCKLISTED})
 
-def imported_status(here: S, wanted: S, *, own_choice: bool) -> S:
+
+def imported_status(
+    here: S,
+    wanted: S,
+    *,
+    own_choice: datetime | None,
+    unsubscribed_at: datetime | None = None,
+) -> S:
     """What an imported file's status makes of a known subscriber's: only ever less
-    mailing. An address stopped here stays as it is, and so does a subscriber who
-    made their own choice here (a confirmed sign-up, the preferences page); the
-    file's suppression applies, and its pause to an active subscriber; its active or
-    pending changes nothing (pending says only that the file shows no opt-in)."""
-    if here in STOPPED or own_choice:
+    mailing. An address stopped here stays as it is. The file's suppression applies,
+    and its pause to an active subscriber; its active or pending changes nothing
+    (pending says only that the file shows no opt-in).
+
+    A subscriber who made their own choice here (``own_choice``: when they confirmed
+    a sign-up or saved the preferences page) keeps it, except against a bounce, a
+    complaint or a blocklisting (facts about the address) and an unsubscribe, unless
+    the file dates that unsubscribe (``unsubscribed_at``) before their choice here."""
+    if here in STOPPED:
+        return here
+    if own_choice is not None:
+        if wanted in FACTS:
+            return wanted
+        if wanted == S.UNSUBSCRIBED and (unsubscribed_at is None or unsubscribed_at >= own_choice):
+            return wanted
         return here
     if wanted in STOPPED:
         return wanted
     if wanted == S.PAUSED and here == S.ACTIVE:
         return wanted
     return here
+
+
+def when(value: str) -> datetime | None:
+    """A date and time as exports write them (ISO 8601, a space for the ``T``, a
+    trailing ``UTC`` or ``Z``); a time without a zone is UTC. None when empty or
+    unreadable: the file then gives no date."""
+    text = value.strip()
+    if text.upper().endswith(" UTC"):
+        text = text[:-4]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

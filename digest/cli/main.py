@@ -15,7 +15,7 @@ from digest.cli import (
     config,
     operations,
     sources,
-    subscriber_admin,  # noqa: F401  (registers its commands)
+    subscriber_admin,
     subscribers,
     users,
 )
@@ -46,6 +46,14 @@ for command in (
     app.command()(command)
 app.add_typer(config.app, name="config")
 app.add_typer(operations.schedule_app, name="schedule")
+for name, admin in (
+    ("list", subscriber_admin.subscribers_list),
+    ("export", subscriber_admin.subscribers_export),
+    ("unsubscribe", subscriber_admin.subscribers_unsubscribe),
+    ("suppress", subscriber_admin.subscribers_suppress),
+    ("erase", subscriber_admin.subscribers_erase),
+):
+    subscribers.app.command(name)(admin)
 app.add_typer(subscribers.app, name="subscribers")
 app.add_typer(users.app, name="users")
 app.add_typer(sources.app, name="sources")

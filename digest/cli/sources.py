@@ -9,10 +9,13 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -22,9 +25,10 @@ from digest.components import build_fetcher
 from digest.errors import ConfigError
 from digest.models import ItemCounts
 from digest.settings.config import Settings, load_settings
-from digest.sources.http import make_client
+from digest.sources.http import Resolver, make_client, resolve
 from digest.sources.opml import (
     FeedList,
+    counted,
     export_opml,
     fetch_opml,
     is_url,
@@ -37,8 +41,19 @@ from digest.store.health import FAILURE_STREAK_ALERT, SourceHealth, describe_cou
 app = typer.Typer(help="Import, export and inspect the sources.", no_args_is_help=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Network:
+    """How ``sources import URL`` reaches the network: a client of a timeout, and the
+    resolver the address checks use. The command takes one from its context's
+    ``obj`` (``app(obj=...)``; a test's own network), else the real one."""
+
+    client: Callable[[float], httpx.Client] = make_client
+    resolver: Resolver = resolve
+
+
 @app.command("import")
 def sources_import(
+    context: typer.Context,
     location: Annotated[
         str,
         typer.Argument(
@@ -63,7 +78,8 @@ def sources_import(
     the new sources before it is written.
     """
     settings = settings_from(config)
-    feed_list = _read_feed_list(location, settings)
+    network = context.obj if isinstance(context.obj, Network) else Network()
+    feed_list = _read_feed_list(location, settings, network)
     plan = plan_import(feed_list.feeds, settings)
     for line in feed_list.repairs:
         err.print(f"[yellow]repaired[/] {escape(line)}", highlight=False, soft_wrap=True)
@@ -91,11 +107,12 @@ def sources_import(
     out.print(f"{counts}: appended to {settings.config_path}", highlight=False)
 
 
-def _read_feed_list(location: str, settings: Settings) -> FeedList:
+def _read_feed_list(location: str, settings: Settings, network: Network) -> FeedList:
     if not is_url(location):
         return read_opml(Path(location))
-    with make_client(settings.fetching.timeout_seconds) as client:
-        return fetch_opml(location, build_fetcher(settings.fetching, client))
+    with network.client(settings.fetching.timeout_seconds) as client:
+        fetcher = build_fetcher(settings.fetching, client, network.resolver)
+        return fetch_opml(location, fetcher)
 
 
 @app.command("export")
@@ -113,7 +130,8 @@ def sources_export(
     export = export_opml(settings.sources, title=settings.name, now=datetime.now(UTC))
     for line in export.left_out:
         err.print(f"[yellow]left out[/] {escape(line)}", highlight=False, soft_wrap=True)
-    counts = f"{export.exported} feeds exported, {len(export.left_out)} sources left out"
+    left_out = counted(len(export.left_out), "source")
+    counts = f"{counted(export.exported, 'feed')} exported, {left_out} left out"
     if out_file == Path("-"):
         sys.stdout.buffer.write(export.document)
         sys.stdout.buffer.flush()

@@ -1,5 +1,6 @@
 """``digest subscribers list | export | unsubscribe | suppress | erase``: finding,
-exporting and stopping subscribers (a GDPR request included)."""
+exporting and stopping subscribers (a GDPR request included). ``cli/main.py``
+registers them in the ``subscribers`` group, beside ``import``."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ import typer
 from rich.markup import escape
 
 from digest.audience.csv_list import EXPORT_COLUMNS
+from digest.audience.erasing import erase
+from digest.audience.suppressing import suppress
 from digest.audience.unsubscribing import unsubscribe
 from digest.cli.common import ConfigOption, components_from, err, out
-from digest.cli.subscribers import EditionFilter, app
+from digest.cli.subscribers import EditionFilter
 from digest.components import Components
 from digest.models import SubscriberStatus
 from digest.store.subscriber_list import Filters, Listed, editions_cell
@@ -47,7 +50,6 @@ def _row(listed: Listed, names: list[str]) -> dict[str, str]:
     }
 
 
-@app.command("list")
 def subscribers_list(
     edition: EditionFilter = None,
     status: Annotated[str | None, typer.Option("--status", help="that status only")] = None,
@@ -73,7 +75,6 @@ def subscribers_list(
     out.print(f"{len(rows)} subscriber(s)", highlight=False)
 
 
-@app.command("export")
 def subscribers_export(
     csv_file: Annotated[Path, typer.Argument(help="the CSV file to write")],
     edition: EditionFilter = None,
@@ -97,7 +98,6 @@ def subscribers_export(
     out.print(escape(f"{count} subscriber(s) written to {csv_file}"), highlight=False)
 
 
-@app.command("unsubscribe")
 def subscribers_unsubscribe(
     email: EmailArgument,
     edition: EditionFilter = None,
@@ -114,24 +114,21 @@ def subscribers_unsubscribe(
     _done(done, email, f"unsubscribed from {edition}" if edition else "unsubscribed")
 
 
-@app.command("suppress")
 def subscribers_suppress(email: EmailArgument, config: ConfigOption = None) -> None:
     """Never send anything to this address again (blocklisted), whatever its editions."""
     with components_from(config) as c:
-        done = c.store.subscribers.set_status(
-            email, SubscriberStatus.BLOCKLISTED, "digest subscribers suppress", c.clock()
-        )
+        done = suppress(c.store, email, "digest subscribers suppress", c.clock())
     _done(done, email, "suppressed (blocklisted)")
 
 
-@app.command("erase")
 def subscribers_erase(email: EmailArgument, config: ConfigOption = None) -> None:
-    """Erase the address, name and preferences everywhere (the delivery ledger
-    included); keep only its keyed hash, so an import of it is refused unless it
-    confirms a sign-up again."""
+    """Erase the address, name and preferences everywhere in the database (the
+    delivery ledger included); keep only its keyed hash, so an import of it is refused
+    unless it confirms a sign-up again. The subscriber list file and the outbox's
+    messages are not touched: the output names them."""
     with components_from(config) as c:
-        erased = c.store.erasures.erase(email, c.signing_key(), c.clock())
-    out.print(escape(erased.describe(email.lower())), highlight=False, soft_wrap=True)
+        erased = erase(c, email)
+    out.print(escape(erased.describe()), highlight=False, soft_wrap=True)
 
 
 def _done(done: bool, email: str, what: str) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from digest.audience.importing import write_import
+from digest.audience.importing import preview_import, write_import
 from digest.audience.imports import ImportFile, format_names, read_import
 from digest.cli.common import ConfigOption, err, out, settings_from
 from digest.components import build_components
@@ -60,13 +61,15 @@ def subscribers_import(
     if read.ignored:
         shown = escape(", ".join(c if c.isprintable() else repr(c) for c in read.ignored))
         _say(f"note: columns not used by digest, ignored: {shown}")
-    components = build_components(settings)
-    try:
-        now = components.clock()
-        key = components.signing_key()
-        written = write_import(components.store, key, read, now, dry_run=dry_run, edition=edition)
-    finally:
-        components.close()
+    if dry_run:
+        written = preview_import(settings, read, datetime.now(UTC), edition=edition)
+    else:
+        components = build_components(settings)
+        try:
+            now, key = components.clock(), components.signing_key()
+            written = write_import(components.store, key, read, now, edition=edition)
+        finally:
+            components.close()
     result = written.result
     if written.erased:
         _say(
@@ -94,7 +97,8 @@ def _report(csv_file: Path, read: ImportFile, result: ImportResult, dry_run: boo
     if result.kept:
         _say(
             f"{result.kept} keep the status they have here: an import never re-activates "
-            "an address, nor overrides a subscriber's own choice"
+            "an address, nor undoes a subscriber's own choice here but with a bounce, a "
+            "complaint, a block or an unsubscribe not dated before that choice"
         )
     if result.statuses[SubscriberStatus.PENDING.value]:
         hint = read.format.pending_hint

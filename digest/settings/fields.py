@@ -29,6 +29,11 @@ def resolve_path(value: Path, info: ValidationInfo) -> Path:
 HTTP_URL = re.compile(r"^https?://[^\s/]+")  # what a URL setting must start with
 
 
+def is_http_url(value: str) -> bool:
+    """An http(s) URL with a host, and no space or control character anywhere."""
+    return bool(HTTP_URL.match(value)) and not re.search(r"[\x00-\x20\x7f]", value)
+
+
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")  # "en", "pt-BR"
 
 

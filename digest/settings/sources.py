@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from digest.settings.fields import HTTP_URL, LANGUAGE_TAG, Frozen, resolve_path
+from digest.settings.fields import HTTP_URL, LANGUAGE_TAG, Frozen, is_http_url, resolve_path
 
 
 class SourceSettings(Frozen):
@@ -31,6 +31,9 @@ class SourceSettings(Frozen):
     full_text: bool = False
     # A BCP 47 tag ("en", "pt-BR") kept on the articles; else the feed's or page's own.
     language: str | None = None
+    # The web site a feed belongs to (OPML's htmlUrl): kept by `digest sources import`,
+    # written by `digest sources export`.
+    site: str | None = None
 
     _resolve_path = field_validator("path")(
         lambda v, info: resolve_path(v, info) if v is not None else None
@@ -41,6 +44,13 @@ class SourceSettings(Frozen):
     def _url_scheme(cls, value: str | None) -> str | None:
         if value is not None and not HTTP_URL.match(value):
             raise ValueError(f"{value!r} is not an http(s) URL (use 'path' for a local file)")
+        return value
+
+    @field_validator("site")
+    @classmethod
+    def _site_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not is_http_url(value):
+            raise ValueError(f"{value!r} is not an http(s) URL (the feed's web site)")
         return value
 
     @field_validator("language")

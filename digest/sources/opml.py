@@ -8,7 +8,11 @@ one; then defusedxml parses strictly, with declared entities (billion laughs),
 external entities and DTDs refused again before anything is expanded or fetched.
 Nested outlines are folders; a feed's topic hint comes from its ``category``
 attribute, else the folders around it, preferring a name that is one of the
-configured sections.
+configured sections. A feed's ``htmlUrl`` is its source's ``site``.
+
+What OPML has no word for goes in digest's own namespace (:data:`DIGEST_NS`), which
+other readers ignore: ``digest:enabled="false"`` on a disabled feed, so that it comes
+back disabled.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ from defusedxml import DefusedXmlException
 
 from digest.errors import ConfigError, SourceError
 from digest.settings.config import Settings
-from digest.settings.fields import LANGUAGE_TAG
+from digest.settings.fields import LANGUAGE_TAG, is_http_url
 from digest.settings.sources import SourceSettings
 from digest.sources.http import Fetcher
 from digest.sources.opml_repair import FORBIDDEN_CHARACTERS, Repaired, repair
 from digest.urls import canonical_url
 
 MAX_BYTES = 10 * 1024 * 1024
+DIGEST_NS = "urn:x-digest:opml"  # digest's own outline attributes
+_ENABLED = f"{{{DIGEST_NS}}}enabled"
+ET.register_namespace("digest", DIGEST_NS)
 _COMMENT_FORBIDS = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 
 
@@ -46,6 +53,7 @@ class OpmlFeed:
     site: str | None = None  # htmlUrl
     categories: tuple[str, ...] = ()  # category paths, then enclosing folders, innermost first
     language: str | None = None
+    enabled: bool = True  # digest:enabled="false": a feed exported disabled
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +71,8 @@ class NewSource:
     url: str
     topic: str | None
     language: str | None
-    site: str | None
+    site: str | None  # an http(s) URL, or None
+    enabled: bool = True
 
 
 @dataclass(slots=True)
@@ -77,7 +86,7 @@ class ImportPlan:
 
     def summary(self) -> str:
         """``12 feeds found, 10 added, 2 skipped`` (and the outlines that are no feeds)."""
-        line = f"{self.found} feeds found, {len(self.added)} added, "
+        line = f"{counted(self.found, 'feed')} found, {len(self.added)} added, "
         line += f"{self.found - len(self.added)} skipped"
         if self.not_feeds:
             plural = "s" if self.not_feeds > 1 else ""
@@ -172,6 +181,7 @@ def _outlines(parent: ET.Element, folders: tuple[str, ...]) -> Iterator[OpmlFeed
                 site=attrs.get("htmlurl") or None,
                 categories=(*categories, *reversed(folders)),
                 language=language if language and LANGUAGE_TAG.fullmatch(language) else None,
+                enabled=attrs.get(_ENABLED, "").strip().lower() != "false",
             )
         elif len(outline) == 0:  # a leaf that is no feed: a web site, a note
             yield OpmlFeed(title=label, url="", site=attrs.get("htmlurl") or None)
@@ -214,7 +224,8 @@ def plan_import(feeds: Iterable[OpmlFeed], settings: Settings) -> ImportPlan:
                 url=url,
                 topic=topic or (feed.categories[0] if feed.categories else None),
                 language=feed.language,
-                site=feed.site,
+                site=feed.site if feed.site and is_http_url(feed.site) else None,
+                enabled=feed.enabled,
             )
         )
     return plan
@@ -225,8 +236,6 @@ def sources_toml(sources: Iterable[NewSource], comment: str = "") -> str:
     out = [f"\n# {_one_line(comment)}\n" if comment else "\n"]
     for source in sources:
         out.append("\n[[sources]]\n")
-        if source.site:
-            out.append(f"# site: {_one_line(source.site)}\n")
         out.append(f"name = {_toml_string(source.name)}\n")
         out.append('kind = "feed"\n')
         out.append(f"url = {_toml_string(source.url)}\n")
@@ -234,6 +243,10 @@ def sources_toml(sources: Iterable[NewSource], comment: str = "") -> str:
             out.append(f"topic = {_toml_string(source.topic)}\n")
         if source.language:
             out.append(f"language = {_toml_string(source.language)}\n")
+        if source.site:
+            out.append(f"site = {_toml_string(source.site)}\n")
+        if not source.enabled:
+            out.append("enabled = false\n")
     return "".join(out)
 
 
@@ -246,10 +259,10 @@ class OpmlExport:
 
 def export_opml(sources: Iterable[SourceSettings], *, title: str, now: datetime) -> OpmlExport:
     """Every feed with a URL as an OPML 2.0 outline (``text`` and ``title`` its name,
-    ``xmlUrl``, ``language`` when set) inside a folder named after its topic, in
-    config order; disabled feeds too. Pages, folders and feeds read from a file are
-    left out (an OPML list carries feed URLs), each named in ``left_out``. No
-    ``htmlUrl``: a source's site is not configured."""
+    ``xmlUrl``, ``htmlUrl`` its ``site`` and ``language`` when set) inside a folder
+    named after its topic, in config order; a disabled feed too, marked
+    ``digest:enabled="false"``. Pages, folders and feeds read from a file are left out
+    (an OPML list carries feed URLs), each named in ``left_out``."""
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = _xml_text(title)
@@ -270,13 +283,22 @@ def export_opml(sources: Iterable[SourceSettings], *, title: str, now: datetime)
             parent = folders[topic]
         name = _xml_text(source.name)
         outline = {"type": "rss", "text": name, "title": name, "xmlUrl": source.url}
+        if source.site:
+            outline["htmlUrl"] = source.site
         if source.language:
             outline["language"] = source.language
+        if not source.enabled:
+            outline[_ENABLED] = "false"
         ET.SubElement(parent, "outline", outline)
         exported += 1
     ET.indent(root, space="  ")
     document = ET.tostring(root, encoding="UTF-8", xml_declaration=True) + b"\n"
     return OpmlExport(document, exported, left_out)
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 feed``, ``2 feeds``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _xml_text(value: str) -> str:

@@ -2,7 +2,8 @@
 editions, the delivery ledger, subscribers, runs and leases, the desk, source health).
 
 ``open_store(url)`` creates or upgrades the schema with Alembic, then hands back a
-:class:`Store`. ``sqlite://`` (in memory) serves unit tests; a file URL serves users.
+:class:`Store`; ``open_store_unchanged(url)``, for a dry run, writes nothing.
+``sqlite://`` (in memory) serves unit tests; a file URL serves users.
 """
 
 from __future__ import annotations
@@ -45,25 +46,12 @@ def open_store(url: str) -> Store:
     saying which (nothing is written)."""
     parsed = _parse(url)
     shown = parsed.render_as_string(hide_password=True)
-    kwargs: dict[str, object] = {}
     lock: Path | None = None
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-            lock = Path(database + ".migrate-lock")
-        else:
-            kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    try:
-        engine = create_engine(url, **kwargs)
-    except NoSuchModuleError:
-        raise _url_error(f"{parsed.drivername}:// is not a database digest can use") from None
-    except ModuleNotFoundError as exc:
-        raise _url_error(
-            f"the driver for {parsed.drivername}:// is not installed ({exc.name})"
-        ) from None
-    if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        lock = Path(database + ".migrate-lock")
+    engine = _engine(url, parsed)
     try:
         with _file_lock(lock):
             migrate(engine)
@@ -77,6 +65,55 @@ def open_store(url: str) -> Store:
             "upgrade digest, or use another database"
         ) from None
     return Store(engine)
+
+
+def open_store_unchanged(url: str) -> Store:
+    """The database as it is, for a dry run: nothing is created, migrated or written
+    by opening it. A database that does not exist yet (no SQLite file, or no schema)
+    is an empty one in memory; one whose schema is older than this version's is a
+    :class:`ConfigError` (reading it would need a migration, which is a write)."""
+    parsed = _parse(url)
+    shown = parsed.render_as_string(hide_password=True)
+    database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if parsed.get_backend_name() == "sqlite" and not (database and Path(database).is_file()):
+        return open_store("sqlite://")
+    engine = _engine(url, parsed)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except DatabaseError as exc:
+        engine.dispose()
+        raise _url_error(f"cannot open database {shown}: {exc.orig}") from None
+    if current is None:
+        engine.dispose()
+        return open_store("sqlite://")
+    head = _scripts().get_current_head()
+    if current != head:
+        engine.dispose()
+        raise _url_error(
+            f"the schema of {shown} is at revision {current}, this version of digest uses "
+            f"{head}: a dry run does not migrate it; any command that writes (or "
+            "'digest subscribers list') migrates it first"
+        )
+    return Store(engine)
+
+
+def _engine(url: str, parsed: URL) -> Engine:
+    kwargs: dict[str, object] = {}
+    sqlite = parsed.get_backend_name() == "sqlite"
+    if sqlite and parsed.database in (None, "", ":memory:"):
+        kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    try:
+        engine = create_engine(url, **kwargs)
+    except NoSuchModuleError:
+        raise _url_error(f"{parsed.drivername}:// is not a database digest can use") from None
+    except ModuleNotFoundError as exc:
+        raise _url_error(
+            f"the driver for {parsed.drivername}:// is not installed ({exc.name})"
+        ) from None
+    if sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def _parse(url: str) -> URL:
@@ -122,8 +159,7 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision; one process at a time (on
     PostgreSQL an advisory lock held by the migration's transaction). A schema from
     a newer version of digest raises ``CommandError`` before anything changes."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config = _config()
     script = ScriptDirectory.from_config(config)
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -135,6 +171,16 @@ def migrate(engine: Engine) -> None:
             )
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def _config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
 
 
 class Store:

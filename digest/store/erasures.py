@@ -17,7 +17,15 @@ from datetime import datetime
 
 from sqlalchemy import Engine, delete, select, update
 
-from digest.store.schema import deliveries, erasures, subscribers, subscriptions, webhook_events
+from digest.store.limits import ADDRESS_KEYED, limit_key
+from digest.store.schema import (
+    deliveries,
+    erasures,
+    rate_hits,
+    subscribers,
+    subscriptions,
+    webhook_events,
+)
 
 UNSENT = ("pending", "failed")
 ERASED_PREFIX = "erased:"  # a ledger row's address once erased: ERASED_PREFIX + hash
@@ -36,9 +44,10 @@ class Erased:
     deliveries: int  # ledger rows whose address became the hash
     webhook_events: int
     already: bool  # the address was erased before
+    rate_hits: int = 0  # sign-up mails counted against the address (rate limits)
 
     def describe(self, email: str) -> str:
-        if not self.subscriber and not self.deliveries and not self.webhook_events:
+        if not (self.subscriber or self.deliveries or self.webhook_events or self.rate_hits):
             again = " (erased before)" if self.already else ""
             return f"nothing held for {email}{again}; its keyed hash is kept"
         parts = [
@@ -46,6 +55,7 @@ class Erased:
             f"{self.subscriptions} subscription(s)",
             f"the address of {self.deliveries} delivery record(s)",
             f"{self.webhook_events} webhook event(s)",
+            f"{self.rate_hits} rate-limit record(s)" if self.rate_hits else "",
         ]
         return f"erased {email}: " + ", ".join(p for p in parts if p) + "; kept its keyed hash"
 
@@ -79,10 +89,12 @@ class ErasureStore:
             events = conn.execute(
                 delete(webhook_events).where(webhook_events.c.email == email)
             ).rowcount
+            keys = [limit_key(name, email) for name in ADDRESS_KEYED]
+            hits = conn.execute(delete(rate_hits).where(rate_hits.c.key.in_(keys))).rowcount
             already = conn.scalar(select(erasures.c.key_hash).where(erasures.c.key_hash == hashed))
             if already is None:
                 conn.execute(erasures.insert().values(key_hash=hashed, erased_at=now))
-        return Erased(sid is not None, subs, ledger, events, already is not None)
+        return Erased(sid is not None, subs, ledger, events, already is not None, hits)
 
     def erased(self, emails: Collection[str], key: bytes) -> set[str]:
         """Those of ``emails`` (lower-case) that were erased."""

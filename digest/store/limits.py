@@ -14,6 +14,16 @@ from digest.store.schema import rate_hits
 
 PRUNE_EVERY = 200  # hits between deletions of the expired ones
 
+# Limiters whose keys are a subscriber's address (``signup-mail:ana@mail.example``):
+# an erasure deletes their hits with the address.
+SIGNUP_MAIL = "signup-mail"
+ADDRESS_KEYED = (SIGNUP_MAIL,)
+
+
+def limit_key(name: str, key: str) -> str:
+    """The key a limiter named ``name`` stores its hits of ``key`` under."""
+    return f"{name}:{key}"[:400]
+
 
 class RateHits:
     """The hits table; hands out one limiter per rule."""
@@ -74,4 +84,4 @@ class DatabaseLimiter:
         return max(1, math.ceil((oldest + self.window - now).total_seconds()))
 
     def _key(self, key: str) -> str:
-        return f"{self.name}:{key}"[:400]
+        return limit_key(self.name, key)

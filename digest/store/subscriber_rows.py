@@ -17,11 +17,17 @@ from digest.store.schema import subscribers
 
 
 def _merged(row: Any, record: ImportedSubscriber) -> tuple[SubscriberStatus, dict[str, object]]:
-    """The status a known subscriber ends with, and the columns that change. What
-    the file does not say stays; so do the sections and time zone they chose."""
+    """The status a known subscriber ends with (:func:`imported_status`), and the
+    columns that change. What the file does not say stays; so do the sections and
+    time zone they chose."""
     here = SubscriberStatus(row.status)
     own = row.preferences_set_at is not None
-    status = imported_status(here, record.status, own_choice=own)
+    status = imported_status(
+        here,
+        record.status,
+        own_choice=row.preferences_set_at,
+        unsubscribed_at=record.unsubscribed_at,
+    )
     name = row.name if record.name is None else record.name
     timezone = row.timezone if own or record.timezone is None else record.timezone
     topics = row.topics if own or record.topics is None else encode_topics(record.topics)

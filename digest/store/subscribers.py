@@ -12,11 +12,12 @@ status: :func:`digest.audience.statuses.imported_status`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from digest.errors import StoreError
@@ -30,7 +31,10 @@ from digest.store.subscriber_rows import (
     encode_topics,
     subscriber_from_row,
 )
-from digest.store.subscriptions import subscribe_everyone_new
+from digest.store.subscriptions import add, choose, subscribe_everyone_new, subscribe_imported
+
+# Statuses whose subscriptions still stand: a sign-up adds to them.
+RECEIVING = (SubscriberStatus.ACTIVE, SubscriberStatus.PAUSED, SubscriberStatus.PENDING)
 
 __all__ = ["SubscriberStore", "decode_topics", "encode_topics", "subscriber_from_row"]
 
@@ -77,6 +81,7 @@ class ImportResult:
     statuses: Counter[str] = field(default_factory=Counter)  # resulting status -> rows
     kept: int = 0  # known addresses whose status here stands over the file's
     changes: list[StatusChange] = field(default_factory=list)
+    subscriptions: int = 0  # subscription rows added (the editions of each row)
 
 
 class SubscriberStore:
@@ -198,9 +203,13 @@ class SubscriberStore:
                 if not dry_run:
                     query = update(subscribers).where(subscribers.c.email == email)
                     conn.execute(query.values(**values, updated_at=now))
-            if new_rows and not dry_run:
-                conn.execute(_insert_new(conn.dialect.name), new_rows)
-                subscribe_everyone_new(conn, list(by_email), now)
+            if not dry_run:
+                if new_rows:
+                    conn.execute(_insert_new(conn.dialect.name), new_rows)
+                # In this transaction: a send never sees a new subscriber with
+                # editions they did not choose, nor does a crash leave one.
+                wanted = {email: record.editions for email, record in by_email.items()}
+                result.subscriptions += subscribe_imported(conn, wanted, now)
         result.counts = result.counts + ImportCounts(len(new_rows), updated, unchanged)
 
     def set_status(
@@ -260,11 +269,21 @@ class SubscriberStore:
             )
         return bool(result.rowcount)
 
-    def confirm_signup(self, person: Subscriber, now: datetime) -> bool:
-        """A confirmed sign-up: add the subscriber, or make a known one active again
-        (whatever stopped them: confirming is their own action) with the sections
-        they chose. True when the address was new."""
+    def confirm_signup(
+        self,
+        person: Subscriber,
+        now: datetime,
+        chosen: Collection[str] = (),
+        configured: Sequence[str] = (),
+    ) -> bool:
+        """A confirmed sign-up to the editions ``chosen`` of those ``configured``
+        (every one when none are chosen): add the subscriber, or make a known one
+        active again (whatever stopped them: confirming is their own action) with the
+        sections they chose. The editions are written in the same transaction, so a
+        send never sees the subscriber with editions they did not choose. True when
+        the address was new."""
         email = person.email.lower()
+        chosen = [e for e in chosen if e in configured] or list(configured)
         values: dict[str, object] = {
             "topics": encode_topics(person.topics),
             "status": SubscriberStatus.ACTIVE.value,
@@ -273,24 +292,26 @@ class SubscriberStore:
             "updated_at": now,
         }
         changes = {**values, "name": person.name} if person.name else values
-        new_row = {
-            **values,
-            "email": email,
-            "name": person.name,
-            "timezone": person.timezone,
-            "created_at": now,
-        }
+        new_row = {**values, "email": email, "name": person.name, "timezone": person.timezone}
         for _ in range(2):  # a concurrent import may add the address between the two
             with self.engine.begin() as conn:
-                result = conn.execute(
-                    update(subscribers).where(subscribers.c.email == email).values(**changes)
-                )
-                if result.rowcount:
+                known = conn.execute(
+                    select(subscribers.c.id, subscribers.c.status).where(
+                        subscribers.c.email == email
+                    )
+                ).first()
+                if known is not None:
+                    conn.execute(update(subscribers).where(subscribers.c.id == known.id), changes)
+                    _confirmed_editions(conn, known, chosen, configured, now)
                     return False
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(insert(subscribers).values(**new_row))
-                    subscribe_everyone_new(conn, [email], now)
+                    adding = insert(subscribers).values(**new_row, created_at=now)
+                    sid = conn.scalar(adding.returning(subscribers.c.id))
+                    if configured:
+                        choose(conn, int(sid), chosen, configured, now)
+                    else:
+                        subscribe_everyone_new(conn, [email], now)
             except IntegrityError:
                 continue
             return True
@@ -352,3 +373,18 @@ class SubscriberStore:
         except IntegrityError:
             return False
         return True
+
+
+def _confirmed_editions(
+    conn: Connection, known: Any, chosen: Sequence[str], configured: Sequence[str], now: datetime
+) -> None:
+    """The editions of a known subscriber who confirms a sign-up to ``chosen``: one
+    still subscribed gains them; one who had stopped (unsubscribed, bounced ...) gets
+    exactly them, as a new subscriber would, never what they had before."""
+    if not configured:
+        return
+    stopped = known.status not in {s.value for s in RECEIVING}
+    if stopped or set(chosen) == set(configured):
+        choose(conn, known.id, chosen, configured, now)
+    else:
+        add(conn, known.id, chosen, now)

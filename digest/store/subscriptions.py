@@ -65,6 +65,67 @@ def subscribe_everyone_new(conn: Connection, emails: Sequence[str], now: datetim
     conn.execute(insert(subscriptions).from_select(columns, source))
 
 
+def choose(
+    conn: Connection, sid: int, chosen: Collection[str], configured: Sequence[str], now: datetime
+) -> None:
+    """A subscriber's own choice of editions (the preferences page, a sign-up), in
+    the caller's transaction: every configured one is ``*``; otherwise a row per
+    configured edition."""
+    conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == sid))
+    if set(configured) <= set(chosen):
+        _put(conn, sid, EVERY, ACTIVE, now)
+    else:
+        for edition in configured:
+            _put(conn, sid, edition, ACTIVE if edition in chosen else UNSUBSCRIBED, now)
+
+
+def add(conn: Connection, sid: int, editions: Collection[str], now: datetime) -> None:
+    """A confirmed sign-up of a known subscriber to ``editions``, in the caller's
+    transaction: those become active, the rest stay."""
+    for edition in editions:
+        _put(conn, sid, edition, ACTIVE, now)
+
+
+def subscribe_imported(
+    conn: Connection, wanted: dict[str, tuple[str, ...] | None], now: datetime
+) -> int:
+    """The editions an import gives (address -> edition names, ``("*",)`` every one,
+    None unsaid), in the transaction that wrote the subscribers, so a send never sees
+    a new subscriber with editions they did not choose. One without any subscription
+    (new) gets exactly those, every edition when unsaid; a known one gains the named
+    editions it has no row for (an unsubscribe stands; ``*`` covers all). The number
+    of rows added."""
+    found: dict[str, tuple[int, dict[str, str]]] = {}
+    query = (
+        select(subscribers.c.email, subscribers.c.id, subscriptions.c.edition)
+        .add_columns(subscriptions.c.status)
+        .outerjoin(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
+        .where(subscribers.c.email.in_(list(wanted)))
+    )
+    for row in conn.execute(query):
+        rows = found.setdefault(row.email, (int(row.id), {}))[1]
+        if row.edition is not None:
+            rows[row.edition] = row.status
+    every_new = [e for e, (_, rows) in found.items() if not rows and wanted[e] in (None, (EVERY,))]
+    subscribe_everyone_new(conn, every_new, now)
+    values: list[dict[str, Any]] = []
+    for email, (sid, rows) in found.items():
+        editions = wanted[email]
+        if email in every_new or editions is None:
+            continue
+        if rows.get(EVERY) == ACTIVE and EVERY not in editions:
+            continue  # every edition already
+        values.extend(
+            {"subscriber_id": sid, "edition": e, "status": ACTIVE}
+            | {"created_at": now, "updated_at": now}
+            for e in editions
+            if e not in rows
+        )
+    if values:
+        conn.execute(insert(subscriptions), values)
+    return len(every_new) + len(values)
+
+
 def subscribed_editions(rows: dict[str, str], configured: Iterable[str]) -> list[str]:
     """The configured editions that a subscriber's ``rows`` (edition -> status) give."""
     every = rows.get(EVERY) == ACTIVE
@@ -113,59 +174,14 @@ class SubscriptionStore:
     def choose(
         self, email: str, chosen: Collection[str], configured: Sequence[str], now: datetime
     ) -> bool:
-        """The subscriber's own choice of editions (the preferences page, a sign-up):
-        every configured one is ``*``; otherwise a row per configured edition."""
+        """The subscriber's own choice of editions (the preferences page): see
+        :func:`choose`."""
         with self.engine.begin() as conn:
             sid = self._id(conn, email)
             if sid is None:
                 return False
-            conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == sid))
-            if set(configured) <= set(chosen):
-                _put(conn, sid, EVERY, ACTIVE, now)
-            else:
-                for edition in configured:
-                    _put(conn, sid, edition, ACTIVE if edition in chosen else UNSUBSCRIBED, now)
+            choose(conn, sid, chosen, configured, now)
         return True
-
-    def add(self, email: str, editions: Collection[str], now: datetime) -> bool:
-        """A confirmed sign-up to ``editions``: those become active, the rest stay."""
-        with self.engine.begin() as conn:
-            sid = self._id(conn, email)
-            if sid is None:
-                return False
-            for edition in editions:
-                _put(conn, sid, edition, ACTIVE, now)
-        return True
-
-    def imported(self, wanted: dict[str, tuple[str, ...]], now: datetime) -> int:
-        """Editions an import names (address -> editions, ``*`` for every one). A new
-        subscriber (only the ``*`` given on insert, at ``now``) gets exactly those; a
-        known one gains the editions it has no row for, and an unsubscribe stands.
-        The number of rows added."""
-        added = 0
-        found = self.of_many(list(wanted))
-        with self.engine.begin() as conn:
-            for email, editions in wanted.items():
-                rows = found.get(email)
-                sid = self._id(conn, email)
-                if rows is None or sid is None:
-                    continue
-                if rows == {EVERY: ACTIVE} and self._new(conn, sid, now):
-                    if editions == (EVERY,):
-                        continue
-                    conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == sid))
-                    rows = {}
-                elif rows.get(EVERY) == ACTIVE and EVERY not in editions:
-                    continue  # every edition already
-                for edition in editions:
-                    if edition not in rows:
-                        _put(conn, sid, edition, ACTIVE, now)
-                        added += 1
-        return added
-
-    def _new(self, conn: Connection, sid: int, now: datetime) -> bool:
-        created = conn.scalar(select(subscribers.c.created_at).where(subscribers.c.id == sid))
-        return bool(created == now)
 
     def counts(self, configured: Sequence[str]) -> dict[str, int]:
         """Active subscribers of each configured edition."""

@@ -12,6 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from digest.audience.erasing import erase
+from digest.audience.suppressing import suppress
 from digest.audience.unsubscribing import unsubscribe
 from digest.components import Components
 from digest.models import SubscriberStatus
@@ -99,15 +101,13 @@ async def subscriber_page(request: Request) -> Response:
 
 
 def _act(c: Components, email: str, action: str) -> str:
-    now = c.clock()
     if action == "unsubscribe":
-        unsubscribe(c.store, email, None, now, "the desk")
+        unsubscribe(c.store, email, None, c.clock(), "the desk")
         return "unsubscribed"
     if action == "suppress":
-        c.store.subscribers.set_status(email, SubscriberStatus.BLOCKLISTED, "the desk", now)
+        suppress(c.store, email, "the desk", c.clock())
         return "suppressed"
-    erased = c.store.erasures.erase(email, c.signing_key(), now)
-    return erased.describe(email)
+    return erase(c, email).describe()
 
 
 async def subscriber_action(request: Request) -> Response:

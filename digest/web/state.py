@@ -13,7 +13,7 @@ from starlette.requests import Request
 from digest.components import Components
 from digest.delivery.events import WebhookVerifier
 from digest.models import RenderedMessage
-from digest.store.limits import RateHits
+from digest.store.limits import SIGNUP_MAIL, RateHits
 from digest.web.ratelimit import Limiter
 
 PREVIEWS_KEPT = 8
@@ -79,7 +79,7 @@ def make_state(c: Components) -> WebState:
         logins=hits.limiter("login", *LOGINS_PER_CLIENT),
         login_failures=hits.limiter("login-failure", *LOGIN_FAILURES),
         signups=hits.limiter("signup", *SIGNUPS_PER_CLIENT),
-        mails=hits.limiter("signup-mail", *MAILS_PER_ADDRESS),
+        mails=hits.limiter(SIGNUP_MAIL, *MAILS_PER_ADDRESS),
     )
 
 
