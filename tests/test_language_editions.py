@@ -18,6 +18,7 @@ from digest.models import Article, Edition, Subscriber
 from digest.pipeline import build_edition
 from digest.rendering.personal import personalise
 from digest.rendering.renderer import Renderer
+from digest.serialise import edition_from_dict, edition_to_dict
 from digest.settings.editions import EditionSettings, ScheduleSettings, SectionSettings
 from digest.sources.jsonl import article_from_record, read_jsonl
 from digest.stories.grouping import group_articles
@@ -141,6 +142,15 @@ def test_golden_email_with_translated_chrome(name: str, golden) -> None:  # type
     assert message.subject == f"{CONFIGS[name].title} — {chrome[0]}"
     for english in ("Hello", "Also reported by", "Read on the web", "Unsubscribe", "December"):
         assert english not in message.text and english not in message.html
+
+
+def test_the_edition_json_keeps_its_language(built: tuple[str, Edition]) -> None:
+    _, edition = built
+    data = edition_to_dict(edition)
+    assert data["language"] == edition.language
+    assert edition_from_dict(data).language == edition.language
+    del data["language"]  # stored before editions had a language
+    assert edition_from_dict(data).language == "en"
 
 
 def test_articles_in_different_languages_never_share_a_story() -> None:

@@ -19,7 +19,6 @@ language is read in its edition's language.
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from typing import Any
 
@@ -36,7 +35,7 @@ SAMPLE_WORDS = 80
 MIN_SHARE = 0.12
 MIN_HITS = 4
 RIVAL_SHARE = 0.2
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_PUNCTUATION = ".,;:!?\"'()[]«»“”‘’„¿¡…-–—"
 
 
 def detect_language(text: str) -> str | None:
@@ -54,7 +53,10 @@ def detect_language(text: str) -> str | None:
 def by_function_words(text: str) -> str | None:
     """The supported language whose own function words clearly dominate the start of
     ``text``; None when none does."""
-    words = _WORD.findall(text[: SAMPLE_WORDS * 12].lower())[:SAMPLE_WORDS]
+    # str.split is several times faster than a Unicode word pattern, and the start of
+    # the text is all it needs.
+    words = [w.strip(_PUNCTUATION) for w in text[: SAMPLE_WORDS * 12].lower().split()]
+    words = words[:SAMPLE_WORDS]
     if not words:
         return None
     hits = {language: 0 for language in SUPPORTED}

@@ -163,7 +163,7 @@ def _other(language: str, lexicon: Lexicon | None) -> Profile:
         words=re.compile(r"[^\W_]+"),
         terms=re.compile(r"[^\W_]+"),
         headline_words=re.compile(r"[^\W_][\w'’.-]*"),
-        label_word=re.compile(r"^[^\W\d_][^\W\d_'’-]{2,}$"),
+        label_word=re.compile(r"^[^\W\d_](?:[^\W\d_]|['’-]){2,}$"),
         boundary=re.compile(
             rf"([.!?…]+)((?:\s?[{closers}])*)\s+(?=[{openers}—–-]?\s?[{UPPER}0-9])"
         ),

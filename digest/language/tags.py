@@ -3,6 +3,8 @@ rules and catalogues ship with the package, and the language an article is read 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from digest.models import Article
 
 # Languages with their own text rules (``digest.language.profiles``) and a packaged
@@ -11,6 +13,7 @@ SUPPORTED = ("en", "es", "pt", "fr", "de", "it")
 ENGLISH = "en"
 
 
+@lru_cache(maxsize=256)  # a handful of tags, asked for once per article and stage
 def primary(tag: str | None) -> str | None:
     """The primary language subtag, lower-cased: "pt-BR" -> "pt", "EN_us" -> "en";
     None for no tag or one that does not start like a language."""
