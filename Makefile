@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 EVAL_DATA := ../shared/eval/data
 EVAL_OUT := var/eval
 
-.PHONY: run test lint eval bench clean
+.PHONY: run test lint eval bench messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ eval: $(STAMP)
 bench: $(STAMP)
 	@mkdir -p benchmarks/results
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The words of the email and the pages: the template (digest/locales/digest.pot) from
+# the code and templates, then each catalogue brought up to date (a new message waits
+# empty for its translation; tests/test_catalogues.py names what is missing).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -c Translators: --add-location=file \
+		--sort-by-file --no-wrap --project=digest --copyright-holder=digest \
+		-o digest/locales/digest.pot .
+	$(BIN)/pybabel update -i digest/locales/digest.pot -d digest/locales -D digest \
+		--no-wrap --ignore-obsolete
 
 clean:
 	rm -rf var outbox .pytest_cache .mypy_cache .ruff_cache benchmarks/results

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.results import write_results
 from digest.models import Article, Story, StoryLink
-from digest.sections.assign import assign_sections
+from digest.sections.assign import OTHER, assign_sections
 from digest.settings.config import load_settings
 from digest.stories.grouping import group_articles
 from digest.stories.story import story_id
@@ -254,7 +254,7 @@ def measure(n: int) -> dict[str, float | int]:
         )
         for group in groups
     ]
-    sections = assign_sections(stories, config.sections, config.other_section)
+    sections = assign_sections(stories, config.sections, config.other_section or OTHER)
     done = time.perf_counter()
     return {
         "articles": n,

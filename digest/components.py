@@ -15,6 +15,7 @@ from digest.delivery.outbox import OutboxTransport
 from digest.delivery.requests import DeliveryPolicy
 from digest.delivery.transport import MemoryTransport, Transport
 from digest.errors import ConfigError
+from digest.language.catalogues import Messages, messages
 from digest.models import Subscriber
 from digest.rendering.renderer import Renderer
 from digest.settings.config import Settings
@@ -77,6 +78,11 @@ class Components:
             max_answer_tokens=llm.max_answer_tokens,
             timeout_seconds=llm.timeout_seconds,
         )
+
+    def messages(self, language: str) -> Messages:
+        """The words and date formats of ``language`` (a BCP 47 tag), the deployment's
+        catalogue first."""
+        return messages(language, self.settings.locales_dir)
 
     def subscribers(self) -> list[Subscriber]:
         return load_subscribers(self.settings.subscribers.file)
@@ -148,6 +154,7 @@ def build_renderer(settings: Settings) -> Renderer:
         settings.templates_dir,
         base_url=settings.web.base_url,
         postal_address=settings.web.postal_address,
+        locales_dir=settings.locales_dir,
     )
 
 

@@ -152,6 +152,7 @@ class Edition:
     built_at: datetime
     sections: tuple[Section, ...]
     timezone: str = "UTC"
+    language: str = "en"  # a BCP 47 tag: the language of its chrome (dates, labels)
 
     @property
     def stories(self) -> list[Story]:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 from digest.cleaning.articles import clean_all
@@ -16,10 +17,12 @@ from digest.delivery.requests import DeliveryReport
 from digest.delivery.send import claim_for_sending, deliver_edition, ready_to_send
 from digest.editorial.edits import cap_edition, reapply
 from digest.errors import DigestError, EditionBusy, SourceError
+from digest.language.catalogues import messages
+from digest.language.tags import ENGLISH, primary
 from digest.models import Article, Edition, RunReport, SentStory, local_period
 from digest.rendering.groups import render_groups
 from digest.rendering.outputs import write_preview, write_web_version
-from digest.sections.assign import arrange
+from digest.sections.assign import arrange, fallback_section
 from digest.settings.editions import EditionSettings
 from digest.settings.services import (
     DEFAULT_STORIES,
@@ -102,6 +105,7 @@ def build_edition(
     period: str | None = None,
     stories: StoriesSettings = DEFAULT_STORIES,
     summaries: SummariesSettings = DEFAULT_SUMMARIES,
+    locales: Path | None = None,
 ) -> Edition:
     """Stories, summaries and sections from ``articles``; no I/O but the optional LLM.
 
@@ -114,8 +118,11 @@ def build_edition(
     grouped with theirs, and a story already sent comes back only as an update with
     substantial new reporting (``digest.stories.updates``). ``stories`` and
     ``summaries`` carry the tuned settings of grouping and extractive summaries.
+    Articles without a language are read in the edition's; ``locales`` is the
+    deployment's catalogues folder (the subject's long date, the fallback section).
     """
-    now_ts = now.timestamp()
+    now_ts, words = now.timestamp(), messages(config.language, locales)
+    span, language = timedelta(hours=config.lookback_hours), primary(config.language) or ENGLISH
     built = [
         # The whole group goes along: more evidence of its section.
         (
@@ -127,19 +134,19 @@ def build_edition(
             ),
             group,
         )
-        for group, outcome in regroup(
-            articles, sent, stories, timedelta(hours=config.lookback_hours)
-        )
+        for group, outcome in regroup(articles, sent, stories, span, language)
     ]
     period = period or local_period(now, config.schedule.timezone)
+    dates = {"date": period, "long_date": words.long_date(period)}
     edition = Edition(
         name=config.name,
         title=config.title,
-        subject=config.subject.format(title=config.title, date=period, name=config.name),
+        subject=config.subject.format(title=config.title, name=config.name, **dates),
         period=period,
         built_at=now,
-        sections=arrange(built, config),
+        sections=arrange(built, config, words),
         timezone=config.schedule.timezone,
+        language=config.language,
     )
     return cap_edition(edition, config) if capped else edition
 
@@ -185,9 +192,11 @@ def build(
         period=period,
         stories=c.settings.stories,
         summaries=c.settings.summaries,
+        locales=c.settings.locales_dir,
     )
     edits = c.store.edits.all(existing.id) if existing is not None else {}
-    edition, renamed = reapply(edition, edits, config)
+    other = fallback_section(config, c.messages(config.language))
+    edition, renamed = reapply(edition, edits, config, other)
     stored = c.store.editions.save_draft(edition)
     if renamed:
         c.store.edits.rekey(stored.id, renamed)

@@ -16,6 +16,7 @@ def edition_to_dict(edition: Edition) -> dict[str, Any]:
         "subject": edition.subject,
         "period": edition.period,
         "timezone": edition.timezone,
+        "language": edition.language,
         "built_at": edition.built_at.isoformat(),
         "sections": [
             {
@@ -68,6 +69,7 @@ def edition_from_dict(data: dict[str, Any]) -> Edition:
         subject=data["subject"],
         period=data["period"],
         timezone=data.get("timezone", "UTC"),
+        language=data.get("language", "en"),  # editions stored before languages were told
         built_at=datetime.fromisoformat(data["built_at"]),
         sections=tuple(
             Section(

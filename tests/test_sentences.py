@@ -164,3 +164,75 @@ def test_sentences_are_verbatim_pieces_of_the_text() -> None:
 )
 def test_sentence_ending_in_a_word_that_is_also_an_abbreviation(text: str) -> None:
     assert len(split_sentences(text)) == 2
+
+
+# -- other languages: their abbreviations, capitals and quotes -----------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        (
+            "es",
+            "Lo anunció la ministra de Transportes, la Sra. García. El plan costará 3,5 millones.",
+            [
+                "Lo anunció la ministra de Transportes, la Sra. García.",
+                "El plan costará 3,5 millones.",
+            ],
+        ),
+        (
+            "es",
+            "El acuerdo con EE.UU. se firmó ayer. ¿Qué pasará ahora? «Nada», dijo. Él sonrió.",
+            [
+                "El acuerdo con EE.UU. se firmó ayer.",
+                "¿Qué pasará ahora?",
+                "«Nada», dijo.",
+                "Él sonrió.",
+            ],
+        ),
+        (
+            "pt",
+            "O Sr. Silva e a Dra. Costa chegaram às 10h. Às 11h começou a reunião.",
+            ["O Sr. Silva e a Dra. Costa chegaram às 10h.", "Às 11h começou a reunião."],
+        ),
+        (
+            "fr",
+            "Il a dit : « C'est fini. » Puis il est parti. « Bonjour », a dit M. Martin.",
+            ["Il a dit : « C'est fini. »", "Puis il est parti.", "« Bonjour », a dit M. Martin."],
+        ),
+        (
+            "de",
+            "Er kam z.B. am Montag. „Wir kommen.“ Über Nacht fiel Schnee. »Gut.« Dann ging er.",
+            [
+                "Er kam z.B. am Montag.",
+                "„Wir kommen.“",
+                "Über Nacht fiel Schnee.",
+                "»Gut.«",
+                "Dann ging er.",
+            ],
+        ),
+        (
+            "it",
+            "Il Sig. Rossi è arrivato con il dott. Bianchi. È stato un successo.",
+            ["Il Sig. Rossi è arrivato con il dott. Bianchi.", "È stato un successo."],
+        ),
+    ],
+    ids=["es-sra", "es-eeuu-quotes", "pt-sr-as", "fr-guillemets", "de-quotes", "it-sig"],
+)
+def test_other_languages(language: str, text: str, expected: list[str]) -> None:
+    assert split_sentences(text, language) == expected
+
+
+def test_english_rules_do_not_know_spanish_titles() -> None:
+    # Why each language needs its own: read as English, "Sra." ends the sentence.
+    text = "Lo anunció la ministra, la Sra. García. El plan costará 3,5 millones."
+    assert len(split_sentences(text)) == 3
+    assert len(split_sentences(text, "es")) == 2
+
+
+def test_a_language_without_rules_splits_at_latin_capitals() -> None:
+    assert split_sentences("Dat is goed. Één ding nog. Over en uit.", "nl") == [
+        "Dat is goed.",
+        "Één ding nog.",
+        "Over en uit.",
+    ]

@@ -270,3 +270,30 @@ def test_verp_puts_the_recipient_in_the_return_path(certificate: tuple[Path, Pat
         transport.send(Envelope(RENDERED, (recipient,)))
         transport.close()
     assert handler.received[0].mail_from == "bounces+ann=mail.example@news.example"
+
+
+def test_the_wire_message_greets_in_the_editions_language() -> None:
+    """The outbox and SMTP fill the same values as the preview: an edition's greeting
+    in its language, the name escaped in the HTML part only."""
+    import email
+    from datetime import UTC, datetime
+    from email import policy
+
+    from digest.delivery.mime import MimeTemplate
+
+    rendered = RenderedEdition(
+        "mañana/2026-12-02",
+        "Mañana",
+        "<p>__dgN_greeting__</p>",
+        "__dgN_greeting__",
+        "N",
+        greetings=("Hola:", "Hola, %(name)s:"),
+    )
+    wire = MimeTemplate(rendered, Sender("d@news.example", "D")).build(
+        Subscriber("ana@mail.example", "Ana <&>"), "https://x/u", None, datetime.now(UTC)
+    )
+    parsed = email.message_from_bytes(wire.data, policy=policy.default)
+    html = parsed.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = parsed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "<p>Hola, Ana &lt;&amp;&gt;:</p>" in html
+    assert text.strip() == "Hola, Ana <&>:"

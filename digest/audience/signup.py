@@ -47,26 +47,41 @@ class SignUp:
             return None
 
 
+def signup_language(c: Components, wanted: SignUp) -> str:
+    """The language a sign-up is answered in: its newsletter's when it chose exactly
+    one (``/signup/NAME``), else ``[web] language``."""
+    chosen = [e for e in c.settings.editions if e.name in wanted.editions]
+    return chosen[0].language if len(chosen) == 1 else c.settings.web.language
+
+
 def send_confirmation(c: Components, key: bytes, wanted: SignUp) -> None:
-    """Mail the confirmation link through the configured transport."""
+    """Mail the confirmation link through the configured transport, in the sign-up's
+    language."""
     expires = c.clock() + SIGNUP_TTL
     token = sign(key, "signup", wanted.dumps(), expires=expires)
     url = f"{c.settings.web.base_url}/signup/confirm/{token}"
     site = c.settings.delivery.from_name
-    until = expires.astimezone(UTC).strftime("%d %B %Y, %H:%M UTC")
+    language = signup_language(c, wanted)
+    words = c.messages(language)
+    until = words.date_time(expires.astimezone(UTC))
     envelope = notice(
         Subscriber(wanted.email, wanted.name),
-        subject=f"Confirm your subscription to {site}",
+        subject=words.gettext("Confirm your subscription to %(site)s") % {"site": site},
         paragraphs=[
-            f"Someone, we hope you, asked to send {site} to {wanted.email}.",
-            "To confirm, open this link and press the button:",
+            words.gettext("Someone, we hope you, asked to send %(site)s to %(email)s.")
+            % {"site": site, "email": wanted.email},
+            words.gettext("To confirm, open this link and press the button:"),
             url,
-            f"The link works until {until}. If it was not you, ignore this email: "
-            "nothing is sent without the confirmation.",
+            words.gettext(
+                "The link works until %(until)s. If it was not you, ignore this email: "
+                "nothing is sent without the confirmation."
+            )
+            % {"until": until},
         ],
         link=url,
         unsubscribe_url=unsubscribe_url(c.settings.web.base_url, key, wanted.email),
         kind="signup",
+        language=language,
     )
     c.transport.send(envelope)
 

@@ -9,6 +9,10 @@ full text could not be had) is an article all the same, with an empty text: it
 becomes a story without a summary. Anything else without text is skipped, with its
 reason (:data:`NO_CONTENT`, :data:`NO_TEXT`, :data:`UNREADABLE`).
 
+An article keeps the language its source, feed or page gives; one without gets the
+detector's answer (``digest.language.detect``), or none for text too short or unsure
+to tell (then it is read in its edition's language).
+
 **Identity** (:func:`article_id`; the store applies the rest,
 :meth:`digest.store.articles.ArticleStore.add`):
 
@@ -43,6 +47,7 @@ from digest.cleaning.text import (
     one_line,
 )
 from digest.errors import ExtractionError
+from digest.language.detect import detect_language
 from digest.models import Article, RawDocument
 from digest.urls import canonical_url, is_web_url
 
@@ -108,7 +113,7 @@ def clean(document: RawDocument) -> Article:
         credit=found.credit,
         topic_hint=document.topic_hint,
         image=next((i for i in (document.image, found.image) if i and is_web_url(i)), None),
-        language=document.language,
+        language=document.language or detect_language(f"{title}\n{text}"),
         guid=guid,
         outlet=_outlet(document, found, url),
     )

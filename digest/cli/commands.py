@@ -140,6 +140,7 @@ def _offline_build(
         weights=settings.source_weights,
         stories=settings.stories,
         summaries=settings.summaries,
+        locales=settings.locales_dir,
     )
     write_json(out_file, edition_to_dict(edition))
     if html or text:

@@ -211,7 +211,9 @@ class MimeTemplate:
         now: datetime,
     ) -> Wire:
         """This subscriber's message."""
-        values = personal_values(subscriber, unsubscribe_url, preferences_url)
+        values = personal_values(
+            subscriber, unsubscribe_url, preferences_url, self.rendered.greetings
+        )
         ident = message_id_for(self.rendered.edition_key, subscriber.email, self.sender.from_email)
         targets = [f"<{unsubscribe_url}>"]
         if self.sender.unsubscribe_mailto:

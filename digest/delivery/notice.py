@@ -22,10 +22,12 @@ def notice(
     unsubscribe_url: str,
     kind: str,
     link: str | None = None,
+    language: str = "en",
 ) -> Envelope:
     """A short plain message: the text part is the paragraphs; the HTML part the same,
     escaped, with the paragraph equal to ``link`` made a link. ``kind`` names the
-    message in file names and provider categories ("signup")."""
+    message in file names and provider categories ("signup"); ``language`` (a BCP 47
+    tag) is the one it is written in."""
     text = "\n\n".join(paragraphs) + "\n"
     body = "".join(
         f'<p><a href="{html.escape(p, quote=True)}">{html.escape(p)}</a></p>'
@@ -33,8 +35,9 @@ def notice(
         else f"<p>{html.escape(p)}</p>"
         for p in paragraphs
     )
+    lang = html.escape(language, quote=True)
     page = (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{html.escape(subject)}</title></head>"
         '<body style="font-family:sans-serif;line-height:1.5;max-width:36rem">'
         f"{body}</body></html>"

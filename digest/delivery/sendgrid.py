@@ -95,7 +95,10 @@ class SendGridTransport:
                 to["name"] = recipient.subscriber.name
             substitutions: dict[str, str] = {}
             for field, value in personal_values(
-                recipient.subscriber, recipient.unsubscribe_url, recipient.preferences_url
+                recipient.subscriber,
+                recipient.unsubscribe_url,
+                recipient.preferences_url,
+                rendered.greetings,
             ).items():
                 substitutions[placeholder(nonce, field)] = html.escape(value, quote=True)
                 substitutions[placeholder(nonce, field + "_t")] = value

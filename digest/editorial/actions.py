@@ -17,7 +17,7 @@ from digest.editorial.edits import Edit, apply_edits, edit_for, generated_text, 
 from digest.links import preferences_url, unsubscribe_url
 from digest.models import Edition, RunReport, Section, Subscriber, local_period
 from digest.rendering.renderer import xml_safe
-from digest.settings.editions import EditionSettings
+from digest.sections.assign import fallback_section
 from digest.store.editions import StoredEdition
 
 EDITABLE = ("draft", "approved")
@@ -51,12 +51,15 @@ def change_story(
         return Outcome.CONFLICT
     config = c.settings.edition_or_default(stored.edition.name)
     edits = c.store.edits.all(stored.id)
-    changes = story_changes(stored.edition, edits, key, change, config)
+    names = section_names(
+        config, stored.edition, fallback_section(config, c.messages(config.language))
+    )
+    changes = story_changes(stored.edition, edits, key, change, names)
     if changes is None:
         return Outcome.IMPOSSIBLE
     merged = {**edits, **changes}
     base = generated_text(stored.edition, edits)
-    changed, _ = apply_edits(base, merged, section_names(config, stored.edition))
+    changed, _ = apply_edits(base, merged, names)
     # The edition may have started sending since it was read: then nothing changes.
     if (
         not c.store.editions.reopen(stored.id)
@@ -115,9 +118,10 @@ def story_changes(
     edits: dict[str, Edit],
     key: str,
     change: StoryChange,
-    config: EditionSettings,
+    names: list[str],
 ) -> dict[str, Edit] | None:
-    """The edits one change makes, or None when the change makes no sense."""
+    """The edits one change makes (``names``: where a story may move), or None when
+    the change makes no sense."""
     if change.action == "restore":
         edit = edits.get(key)
         if edit is None or not edit.dropped:
@@ -131,7 +135,7 @@ def story_changes(
     edit = edit_for(story, home, edits.get(key))
     if change.action in ("up", "down"):
         return _reorder(edition, edits, key, home, change.action == "up", edit)
-    changed = _changed(edit, change, home, section_names(config, edition))
+    changed = _changed(edit, change, home, names)
     return {key: changed} if changed is not None else None
 
 

@@ -211,17 +211,18 @@ def cap_edition(edition: Edition, config: EditionSettings, keep: Collection[str]
     return replace(edition, sections=tuple(s for s in sections if s.stories))
 
 
-def section_names(config: EditionSettings, edition: Edition) -> list[str]:
+def section_names(config: EditionSettings, edition: Edition, fallback: str) -> list[str]:
     """Where an editor may move a story: the configured sections, the edition's own
-    (automatic groups among them), then "Other"."""
+    (automatic groups among them), then the fallback ("Other", in the edition's
+    language: ``digest.sections.assign.fallback_section``)."""
     names = [s.name for s in config.sections] + [s.name for s in edition.sections]
-    return list(dict.fromkeys([*names, config.other_section]))
+    return list(dict.fromkeys([*names, fallback]))
 
 
 def reapply(
-    edition: Edition, edits: Mapping[str, Edit], config: EditionSettings
+    edition: Edition, edits: Mapping[str, Edit], config: EditionSettings, fallback: str
 ) -> tuple[Edition, dict[str, str]]:
     """A rebuilt edition with the editors' changes applied again and capped, pinned
     stories kept; and the edits whose story now has another id (to re-key)."""
-    edition, renamed = apply_edits(edition, edits, section_names(config, edition))
+    edition, renamed = apply_edits(edition, edits, section_names(config, edition, fallback))
     return cap_edition(edition, config, pinned_ids(edition, edits)), renamed

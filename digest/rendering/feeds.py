@@ -63,15 +63,20 @@ def feed_urls(base_url: str, name: str) -> tuple[str, str]:
 
 
 def edition_feed(
-    renderer: Renderer, name: str, title: str, author: str, sent: Sequence[Edition]
+    renderer: Renderer,
+    name: str,
+    title: str,
+    author: str,
+    sent: Sequence[Edition],
+    language: str = "en",
 ) -> Feed:
-    """The feed of edition ``name`` (``title`` from its settings) over ``sent``, its
-    sent editions newest first."""
+    """The feed of edition ``name`` (``title`` and ``language`` from its settings) over
+    ``sent``, its sent editions newest first, each entry in its own language."""
     atom_url, json_url = feed_urls(renderer.base_url, name)
-    template = renderer.env.get_template(ENTRY_TEMPLATE)
     entries = []
     for edition in sent:
         url = renderer.web_url(edition)
+        template = renderer.environment(edition.language).get_template(ENTRY_TEMPLATE)
         entries.append(
             FeedEntry(
                 url=url,
@@ -83,7 +88,7 @@ def edition_feed(
     return Feed(
         title=_text(title),
         author=_text(author or title),
-        language=renderer.lang,
+        language=language,
         home_page_url=f"{renderer.base_url}/editions",
         atom_url=atom_url,
         json_url=json_url,

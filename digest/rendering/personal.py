@@ -12,9 +12,12 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from digest.language.catalogues import N_
 from digest.models import RenderedMessage, Subscriber
 
 PERSONAL_FIELDS = ("greeting", "unsubscribe_url", "preferences_url")
+# The greeting without a name, and with one; each edition has them in its language.
+GREETINGS = (N_("Hello,"), N_("Hello %(name)s,"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class RenderedEdition:
     nonce: str
     dropped: int = 0  # stories moved to the web version to stay under the clip
     title: str = ""  # the edition's (newsletter's) title: its List-Id names it
+    greetings: tuple[str, str] = GREETINGS  # in the edition's language
     # Both parts cut at their placeholders once, so filling them is one join.
     _html_parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _text_parts: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -54,11 +58,16 @@ def placeholder(nonce: str, field: str) -> str:
 
 
 def personal_values(
-    subscriber: Subscriber, unsubscribe_url: str, preferences_url: str | None = None
+    subscriber: Subscriber,
+    unsubscribe_url: str,
+    preferences_url: str | None = None,
+    greetings: tuple[str, str] = GREETINGS,
 ) -> dict[str, str]:
-    """The per-subscriber values, unescaped, by placeholder field."""
+    """The per-subscriber values, unescaped, by placeholder field; ``greetings`` are
+    the edition's (without a name, with ``%(name)s``)."""
+    named = greetings[1] % {"name": subscriber.name} if subscriber.name else greetings[0]
     return {
-        "greeting": f"Hello {subscriber.name}," if subscriber.name else "Hello,",
+        "greeting": named,
         "unsubscribe_url": unsubscribe_url,
         "preferences_url": preferences_url or unsubscribe_url,
     }
@@ -72,7 +81,7 @@ def personalise(
 ) -> RenderedMessage:
     """Fill the placeholders for one subscriber: cheap string substitution."""
     html_out, text_out = rendered.fill(
-        personal_values(subscriber, unsubscribe_url, preferences_url)
+        personal_values(subscriber, unsubscribe_url, preferences_url, rendered.greetings)
     )
     return RenderedMessage(
         to=subscriber,

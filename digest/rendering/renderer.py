@@ -3,18 +3,24 @@ plain-text part, through one Jinja environment for email, preview and web versio
 
 The packaged templates in ``templates/`` can be overridden by name from a
 deployment's ``templates/`` folder; an override can extend the original as
-``{% extends "default:base.mjml.j2" %}``. Gmail clips messages over 102 KB, so a
-render that would exceed the budget moves its lowest-ranked stories to a "more
-stories on the web" link, and says how many (never clipped silently).
+``{% extends "default:base.mjml.j2" %}``. Their words go through gettext
+(``{{ _("Unsubscribe") }}``): each language has its own environment with its
+catalogue installed (``digest.language.catalogues``), made on first use and never
+switched, so renders in different languages can run at once (the web app).
+
+Gmail clips messages over 102 KB, so a render that would exceed the budget moves its
+lowest-ranked stories to a "more stories on the web" link, and says how many (never
+clipped silently).
 """
 
 from __future__ import annotations
 
+import gettext
 import re
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +31,16 @@ from mjml import mjml2html
 
 from digest.cleaning.text import cut_at_word
 from digest.errors import RenderError
+from digest.language.catalogues import Messages, messages
 from digest.models import Edition, RenderedMessage, Section, Story, Subscriber
 from digest.rendering.attribution import OUTLETS_SHOWN, attribution
-from digest.rendering.personal import PERSONAL_FIELDS, RenderedEdition, personalise, placeholder
+from digest.rendering.personal import (
+    GREETINGS,
+    PERSONAL_FIELDS,
+    RenderedEdition,
+    personalise,
+    placeholder,
+)
 from digest.rendering.themes import THEMES, Theme
 from digest.urls import attribute_url, is_web_url
 
@@ -58,8 +71,11 @@ def xml_safe(value: Any) -> Any:
     return value
 
 
-def make_environment(templates_dir: Path | None) -> jinja2.Environment:
-    """The Jinja environment shared by email, preview and web pages."""
+def make_environment(
+    templates_dir: Path | None, translations: gettext.NullTranslations | None = None
+) -> jinja2.Environment:
+    """The Jinja environment shared by email, preview and web pages, with the words
+    of one language (``translations``; English without)."""
     packaged = jinja2.PackageLoader("digest.rendering", "templates")
     loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({"default": packaged}, delimiter=":")]
     if templates_dir is not None and templates_dir.is_dir():
@@ -75,6 +91,10 @@ def make_environment(templates_dir: Path | None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=xml_safe,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        translations or gettext.NullTranslations(), newstyle=True
     )
     env.filters["is_web_url"] = is_web_url
     # The CSS inliner re-serialises the HTML and unescapes attribute values, so text
@@ -85,7 +105,7 @@ def make_environment(templates_dir: Path | None) -> jinja2.Environment:
 
 
 class Renderer:
-    """Renders editions through one Jinja environment."""
+    """Renders editions through one Jinja environment per language (the edition's)."""
 
     def __init__(
         self,
@@ -93,12 +113,27 @@ class Renderer:
         *,
         base_url: str,
         postal_address: str = "",
-        lang: str = "en",
+        locales_dir: Path | None = None,
     ) -> None:
-        self.env = make_environment(templates_dir)
+        self.templates_dir = templates_dir
+        self.locales_dir = locales_dir
         self.base_url = base_url.rstrip("/")
         self.postal_address = postal_address
-        self.lang = lang
+        self._environments: dict[str, jinja2.Environment] = {}
+        self._lock = threading.Lock()
+
+    def words(self, language: str) -> Messages:
+        """The words and date formats of ``language`` (a BCP 47 tag)."""
+        return messages(language, self.locales_dir)
+
+    def environment(self, language: str) -> jinja2.Environment:
+        """The environment of ``language``, made once: never switched between renders."""
+        with self._lock:
+            env = self._environments.get(language)
+            if env is None:
+                env = make_environment(self.templates_dir, self.words(language).translations)
+                self._environments[language] = env
+            return env
 
     def web_url(self, edition: Edition) -> str:
         return f"{self.base_url}/editions/{edition.name}/{edition.period}"
@@ -163,31 +198,14 @@ class Renderer:
         web: bool = False,
     ) -> RenderedEdition:
         nonce = secrets.token_hex(8)
-        sections = [s for s in sections if s.stories]
-        top = _top_stories(sections)
-        top_ids = {story.id for story in top}
-        shown = [
-            Section(s.name, tuple(st for st in s.stories if st.id not in top_ids), s.description)
-            for s in sections
-        ]
-        context: dict[str, Any] = {
-            "edition": edition,
-            "top_stories": top,
-            "sections": [s for s in shown if s.stories],
-            "more_stories": more,
-            # Each outlet once; the email names a few, the web version every one.
-            "outlets": lambda story: attribution(story, None if web else OUTLETS_SHOWN),
-            "theme": theme,
-            "lang": self.lang,
-            "date_label": _date_label(edition.period),
-            "preheader": preheader or _preheader(top or [st for s in sections for st in s.stories]),
-            "web_url": self.web_url(edition),
-            "postal_address": self.postal_address,
-            **{field: placeholder(nonce, field) for field in PERSONAL_FIELDS},
-        }
+        words = self.words(edition.language)
+        context = self._context(edition, sections, preheader, theme, more, web=web)
+        context.update({field: placeholder(nonce, field) for field in PERSONAL_FIELDS})
+        context["date_label"] = words.long_date(edition.period)
+        env = self.environment(edition.language)
         try:
-            mjml_source = self.env.get_template("edition.mjml.j2").render(context)
-            text = self.env.get_template("edition.txt.j2").render(context)
+            mjml_source = env.get_template("edition.mjml.j2").render(context)
+            text = env.get_template("edition.txt.j2").render(context)
         except jinja2.TemplateError as exc:
             where = (
                 f" ({exc.filename}:{exc.lineno})"
@@ -204,8 +222,47 @@ class Renderer:
             raise RenderError(f"MJML compile failed: {exc}") from None
         html_out = html_out.replace("<head>", "<head>" + _DARK_META, 1)
         return RenderedEdition(
-            edition.key, edition.subject, html_out, _tidy_text(text), nonce, more, edition.title
+            edition.key,
+            edition.subject,
+            html_out,
+            _tidy_text(text),
+            nonce,
+            more,
+            edition.title,
+            greetings=(words.gettext(GREETINGS[0]), words.gettext(GREETINGS[1])),
         )
+
+    def _context(
+        self,
+        edition: Edition,
+        sections: Sequence[Section],
+        preheader: str,
+        theme: Theme,
+        more: int,
+        *,
+        web: bool,
+    ) -> dict[str, Any]:
+        """What the templates see, but the per-subscriber placeholders."""
+        sections = [s for s in sections if s.stories]
+        top = _top_stories(sections)
+        top_ids = {story.id for story in top}
+        shown = [
+            Section(s.name, tuple(st for st in s.stories if st.id not in top_ids), s.description)
+            for s in sections
+        ]
+        return {
+            "edition": edition,
+            "top_stories": top,
+            "sections": [s for s in shown if s.stories],
+            "more_stories": more,
+            # Each outlet once; the email names a few, the web version every one.
+            "outlets": lambda story: attribution(story, None if web else OUTLETS_SHOWN),
+            "theme": theme,
+            "lang": edition.language,
+            "preheader": preheader or _preheader(top or [st for s in sections for st in s.stories]),
+            "web_url": self.web_url(edition),
+            "postal_address": self.postal_address,
+        }
 
     def preview(
         self,
@@ -266,13 +323,6 @@ def _top_stories(sections: Sequence[Section]) -> list[Story]:
         return []
     multi = [st for st in stories if len(st.articles) > 1]
     return sorted(multi, key=lambda st: (-st.score, st.headline))[:TOP_STORIES]
-
-
-def _date_label(period: str) -> str:
-    try:
-        return datetime.fromisoformat(period).strftime("%A, %d %B %Y")
-    except ValueError:
-        return period
 
 
 def _preheader(stories: Sequence[Story]) -> str:

@@ -42,12 +42,17 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.linear_model import LogisticRegression
 
+from digest.language.catalogues import N_, Messages, messages
+from digest.language.stopwords import vector_stop_words
+from digest.language.tags import ENGLISH, primary
 from digest.models import Article, Section, Story
-from digest.sections.automatic import group_stories
+from digest.sections.automatic import UNNAMED, group_stories
 from digest.sections.keywords import StoryWords, keyword_fit, story_words
 from digest.settings.editions import EditionSettings, SectionSettings
 from digest.stories.vectors import concepts, dense_neighbours, tfidf
 
+# The fallback section, when the settings name none (in the edition's language).
+OTHER = N_("Other")
 MIN_SCORE = 1.0  # a keyword fit below this is no evidence (one mention in the text is 1.2)
 SEED_MARGIN = 3.0  # a seed's fit beats the runner-up section's by this much
 MIN_STORIES_TO_LEARN = 60  # fewer stories: keyword fit alone decides
@@ -63,11 +68,22 @@ MIN_SUPPORT = 0.2  # share of neighbours with keyword fit that bears out a learn
 
 
 def arrange(
-    stories: Sequence[tuple[Story, Sequence[Article]]], config: EditionSettings
+    stories: Sequence[tuple[Story, Sequence[Article]]],
+    config: EditionSettings,
+    words: Messages | None = None,
 ) -> tuple[Section, ...]:
     """The edition's sections: each story in the one it fits (its whole group of
-    articles is the evidence), best-scored first; empty sections left out."""
-    by_section = assign_sections(stories, config.sections, config.other_section)
+    articles is the evidence), best-scored first; empty sections left out. ``words``
+    (the edition's language, packaged catalogues by default) name the fallback
+    section and automatic groups without key terms."""
+    words = words or messages(config.language)
+    by_section = assign_sections(
+        stories,
+        config.sections,
+        fallback_section(config, words),
+        language=primary(config.language) or ENGLISH,
+        unnamed=words.gettext(UNNAMED),
+    )
     descriptions = {s.name: s.description for s in config.sections}
     return tuple(
         Section(
@@ -80,25 +96,36 @@ def arrange(
     )
 
 
+def fallback_section(config: EditionSettings, words: Messages) -> str:
+    """The name of the edition's fallback section: the settings', else "Other" in
+    ``words`` (the edition's language)."""
+    return config.other_section or words.gettext(OTHER)
+
+
 def assign_sections(
     stories: Sequence[tuple[Story, Sequence[Article]]],
     sections: Sequence[SectionSettings],
     other: str = "Other",
+    *,
+    language: str = ENGLISH,
+    unnamed: str = UNNAMED,
 ) -> dict[str, list[Story]]:
     """Section name -> its stories: configured sections in configuration order, then
     automatic groups (largest first), then the fallback. Stories keep their input
-    order within a section; every story is in exactly one section."""
+    order within a section; every story is in exactly one section. A story is read
+    in its articles' language, else in ``language`` (the edition's)."""
     out: dict[str, list[Story]] = {s.name: [] for s in sections}
     if not stories:
         out[other] = out.pop(other, [])
         return out
-    read = [story_words(m) for _, m in stories]  # tokenised once for both uses
+    read = [story_words(m, language) for _, m in stories]  # tokenised once for both uses
     fit = keyword_fit(read, sections)
-    words = tfidf([_document(story) for story in read], min_df=2)
+    stop = vector_stop_words(frozenset(story.language for story in read))
+    words = tfidf([_document(story) for story in read], min_df=2, stop_words=stop)
     meaning = concepts(words.rows, LSA_DIMENSIONS)
     choice, supported = _choose(fit, words.rows, meaning)
     unsupported = np.flatnonzero(~supported).tolist()
-    groups = group_stories(words.rows, words.terms, meaning, unsupported)
+    groups = group_stories(words.rows, words.terms, meaning, unsupported, language, unnamed)
     grouped = {i for _, group in groups for i in group}
     for i, (story, _) in enumerate(stories):
         if supported[i]:

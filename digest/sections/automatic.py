@@ -13,18 +13,21 @@ synthetic editions with subjects no section covers (``benchmarks/bench_stories.p
 
 A group is named by its key terms: the words used by the largest share of its
 stories beyond their share in the whole edition (so a subject's words beat one
-event's names), e.g. "Storm · Power · Gusts".
+event's names), e.g. "Storm · Power · Gusts"; reporting words, weekdays and
+months (``digest.language.profiles``, in the edition's language) never name one.
 """
 
 from __future__ import annotations
 
 import math
-import re
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from digest.language.catalogues import N_
+from digest.language.profiles import Profile, profile
+from digest.language.tags import ENGLISH
 from digest.stories.linkage import dense_average_linkage
 from digest.stories.vectors import dense_neighbours
 
@@ -35,58 +38,8 @@ MAX_GROUPS = 8
 LABEL_TERMS = 3
 LABEL_MIN_SHARE = 0.3  # a label word is used by at least this share of the group
 _NEIGHBOURS = 10
-_LABEL_WORD = re.compile(r"^[a-z][a-z'-]{2,}$")
-# Reporting boilerplate and calendar words: in every kind of story, never a subject.
-_NOT_LABELS = frozenset(
-    [
-        "said",
-        "says",
-        "say",
-        "told",
-        "tells",
-        "reported",
-        "reports",
-        "according",
-        "reuters",
-        "afp",
-        "ap",
-        "press",
-        "agency",
-        "news",
-        "today",
-        "yesterday",
-        "week",
-        "weeks",
-        "year",
-        "years",
-        "month",
-        "months",
-        "day",
-        "days",
-        "time",
-        "times",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "new",
-    ]
-)
+# A group without key terms; the edition's language gives its own word for it.
+UNNAMED = N_("More stories")
 
 
 def group_stories(
@@ -94,11 +47,14 @@ def group_stories(
     terms: tuple[str, ...],
     meaning: NDArray[np.float64],
     candidates: list[int],
+    language: str = ENGLISH,
+    unnamed: str = UNNAMED,
 ) -> list[tuple[str, list[int]]]:
     """(label, story indices) per automatic group among ``candidates``, largest first.
 
     ``words`` (TF-IDF) and ``meaning`` (unit LSA vectors) hold one row per story of
-    the whole edition; ``terms`` names the columns of ``words``.
+    the whole edition; ``terms`` names the columns of ``words``. Labels take words
+    that ``language`` (the edition's) lets name a subject, else ``unnamed``.
     """
     smallest = max(MIN_GROUP, math.ceil(MIN_GROUP_SHARE * words.shape[0]))
     if len(candidates) < smallest:
@@ -114,11 +70,16 @@ def group_stories(
     )[:MAX_GROUPS]
     used = sp.csr_matrix(words > 0, dtype=np.float64)
     everywhere = np.asarray(used.mean(axis=0)).ravel()  # once for the edition
-    return [(_label(used, everywhere, group, terms), group) for group in groups]
+    rules = profile(language)
+    return [(_label(used, everywhere, group, terms, rules) or unnamed, group) for group in groups]
 
 
 def _label(
-    used: sp.csr_matrix, everywhere: NDArray[np.float64], group: list[int], terms: tuple[str, ...]
+    used: sp.csr_matrix,
+    everywhere: NDArray[np.float64],
+    group: list[int],
+    terms: tuple[str, ...],
+    rules: Profile,
 ) -> str:
     """The words most of the group uses and few other stories of the edition do
     (``used``: which story uses which word; ``everywhere``: its share in the edition)."""
@@ -128,6 +89,6 @@ def _label(
     chosen = [
         terms[i]
         for i in order
-        if lift[i] > 0 and _LABEL_WORD.match(terms[i]) and terms[i] not in _NOT_LABELS
+        if lift[i] > 0 and rules.label_word.match(terms[i]) and terms[i] not in rules.not_labels
     ]
-    return " · ".join(w.capitalize() for w in chosen[:LABEL_TERMS]) or "More stories"
+    return " · ".join(w.capitalize() for w in chosen[:LABEL_TERMS])

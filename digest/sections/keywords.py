@@ -7,50 +7,51 @@ five, a phrase 1.5), adds ``HINT_BONUS`` when a source's topic hint names the
 section, and divides by the square root of the number of tellings, so that a
 story told five times does not win by volume. Words are compared after folding
 plurals ("films" = "film"); stop words in descriptions do not count.
+
+Each story is read in its language (``digest.language.profiles``: its words, stop
+words and plural folding) and matched against the keywords a section lists for that
+language (``keywords = {en = [...], es = [...]}``), or its one list.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 
+from digest.language.profiles import profile
+from digest.language.tags import ENGLISH, article_language
 from digest.models import Article
 from digest.settings.editions import SectionSettings
 
 HINT_BONUS = 5.0
 TEXT_CHARS = 3000  # of each telling: the top of an article says what it is about
 TELLINGS = 4  # tellings of a story that are read
-_WORD = re.compile(r"[a-z0-9]+")
 
 
-def fold(word: str) -> str:
-    """A plural's singular, crudely: enough for keyword matching ("films" = "film")."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+def tokens(text: str, language: str = ENGLISH) -> list[str]:
+    """The folded words of ``text`` in ``language`` ("films" -> "film")."""
+    rules = profile(language)
+    return [rules.fold(w) for w in rules.terms.findall(text.lower())]
 
 
-def tokens(text: str) -> list[str]:
-    return [fold(w) for w in _WORD.findall(text.lower())]
-
-
-def section_terms(section: SectionSettings) -> frozenset[str]:
-    """Folded single words and space-joined phrases that describe a section."""
+def section_terms(section: SectionSettings, language: str = ENGLISH) -> frozenset[str]:
+    """Folded single words and space-joined phrases that describe a section to stories
+    in ``language``."""
+    rules = profile(language)
     terms: set[str] = set()
-    for keyword in section.keywords:
-        words = tokens(keyword)
+    for keyword in section.keywords_for(language):
+        words = tokens(keyword, language)
         if words:
             terms.add(" ".join(words))
-    for word in _WORD.findall(f"{section.name} {section.description}".lower()):
-        if word not in ENGLISH_STOP_WORDS and len(word) > 2:
-            terms.add(fold(word))
+    for word in rules.terms.findall(f"{section.name} {section.description}".lower()):
+        if word not in rules.stop_words and len(word) > 2:
+            terms.add(rules.fold(word))
     return frozenset(terms)
 
 
@@ -63,14 +64,18 @@ class StoryWords:
     body: list[str]
     hints: frozenset[str]
     tellings: int
+    language: str = ENGLISH
 
 
-def story_words(members: Sequence[Article]) -> StoryWords:
+def story_words(members: Sequence[Article], language: str = ENGLISH) -> StoryWords:
+    """A story's words, read in its members' language (else ``language``)."""
+    language = article_language(members[0], language) if members else language
     return StoryWords(
-        tokens(" ".join(a.title for a in members)),
-        tokens(" ".join(a.text[:TEXT_CHARS] for a in members[:TELLINGS])),
+        tokens(" ".join(a.title for a in members), language),
+        tokens(" ".join(a.text[:TEXT_CHARS] for a in members[:TELLINGS]), language),
         frozenset((a.topic_hint or "").strip().lower() for a in members),
         len(members),
+        language,
     )
 
 
@@ -81,10 +86,37 @@ def keyword_fit(
     fit = np.zeros((len(stories), len(sections)))
     if not sections or not stories:
         return fit
-    profiles = [section_terms(s) for s in sections]
+    by_language: dict[str, list[int]] = {}
+    for index, story in enumerate(stories):
+        by_language.setdefault(story.language, []).append(index)
+    for language, rows in by_language.items():
+        fit[rows] = _fit([stories[i] for i in rows], sections, language)
+    return fit
+
+
+def _fit(
+    stories: Sequence[StoryWords], sections: Sequence[SectionSettings], language: str
+) -> NDArray[np.float64]:
+    """``keyword_fit`` of stories all in ``language``."""
+    fit = _term_fit(stories, [section_terms(s, language) for s in sections])
+    names = [s.name.strip().lower() for s in sections]
+    for i, story in enumerate(stories):
+        for k, name in enumerate(names):
+            if name in story.hints:
+                fit[i, k] += HINT_BONUS
+        fit[i] /= math.sqrt(max(1, story.tellings))
+    return fit
+
+
+def _term_fit(
+    stories: Sequence[StoryWords], profiles: Sequence[frozenset[str]]
+) -> NDArray[np.float64]:
+    """The points the sections' terms (``profiles``) score in each story."""
     vocabulary = sorted(set().union(*profiles))
+    if not vocabulary:
+        return np.zeros((len(stories), len(profiles)))
     column = {term: i for i, term in enumerate(vocabulary)}
-    belongs = np.zeros((len(vocabulary), len(sections)))
+    belongs = np.zeros((len(vocabulary), len(profiles)))
     for k, terms in enumerate(profiles):
         for term in terms:
             belongs[column[term], k] = 1.0
@@ -99,12 +131,6 @@ def keyword_fit(
     words, phrases = belongs * ~phrase[:, None], belongs * phrase[:, None]
     fit = np.asarray(in_head @ (2.0 * words + 2.5 * phrases))
     fit += np.asarray(in_body @ (words + 1.5 * phrases) + repeats @ words)
-    names = [s.name.strip().lower() for s in sections]
-    for i, story in enumerate(stories):
-        for k, name in enumerate(names):
-            if name in story.hints:
-                fit[i, k] += HINT_BONUS
-        fit[i] /= math.sqrt(max(1, story.tellings))
     return fit
 
 

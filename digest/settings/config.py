@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from digest.errors import ConfigError
+from digest.language.catalogues import has_catalogue, languages, messages
 from digest.settings.delivery import BouncesSettings, DeliverySettings, SubscribersSettings
 from digest.settings.editions import EditionSettings, SectionSettings
 from digest.settings.fields import Frozen, resolve_path
@@ -46,6 +47,9 @@ class Settings(Frozen):
     config_path: Path
     name: str = "digest"
     templates_dir: Path = Path("../templates")
+    # A deployment's own catalogues: locales/<lang>/LC_MESSAGES/digest.po adds a
+    # language (or rewords one) without touching the package.
+    locales_dir: Path = Path("../locales")
     var_dir: Path = Path("../var")
     sources: tuple[SourceSettings, ...] = ()
     editions: tuple[EditionSettings, ...] = Field(min_length=1)
@@ -61,7 +65,7 @@ class Settings(Frozen):
     alerts: AlertsSettings = AlertsSettings()
     bounces: BouncesSettings | None = None
 
-    _resolve_dirs = field_validator("templates_dir", "var_dir")(
+    _resolve_dirs = field_validator("templates_dir", "locales_dir", "var_dir")(
         lambda v, info: resolve_path(v, info)
     )
 
@@ -82,6 +86,23 @@ class Settings(Frozen):
                     f"edition {edition.name!r}: sources {', '.join(map(repr, unknown))} "
                     "are not [[sources]] names"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _catalogues(self) -> Settings:
+        """Every language the chrome is shown in has a catalogue that can be read."""
+        wanted = [(f"edition {e.name!r}", e.language) for e in self.editions]
+        for where, tag in [*wanted, ("[web] language", self.web.language)]:
+            if not has_catalogue(tag, self.locales_dir):
+                have = ", ".join(sorted(languages(self.locales_dir)))
+                raise ValueError(
+                    f"{where}: no catalogue for language {tag!r} (there are: {have}); add "
+                    f"{self.locales_dir / tag.replace('-', '_') / 'LC_MESSAGES' / 'digest.po'}"
+                )
+            try:
+                messages(tag, self.locales_dir)
+            except ConfigError as exc:
+                raise ValueError(f"{where}: {exc}") from None
         return self
 
     @property

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
 
-from digest.settings.fields import NAME, Frozen, check_timezone
+from digest.language.tags import primary
+from digest.settings.fields import NAME, Frozen, check_language, check_timezone
 
 
 class ScheduleSettings(Frozen):
@@ -49,7 +50,28 @@ RESERVED_NAMES = frozenset({"confirm", "feed.xml", "feed.json", "all", "everythi
 class SectionSettings(Frozen):
     name: str = Field(min_length=1)
     description: str = ""
-    keywords: tuple[str, ...] = ()
+    # One list for stories in any language, or a table of lists by language tag:
+    # keywords = { en = ["football"], es = ["fútbol"] }.
+    keywords: tuple[str, ...] | dict[str, tuple[str, ...]] = ()
+
+    @field_validator("keywords")
+    @classmethod
+    def _languages(
+        cls, value: tuple[str, ...] | dict[str, tuple[str, ...]]
+    ) -> tuple[str, ...] | dict[str, tuple[str, ...]]:
+        if isinstance(value, dict):
+            for tag in value:
+                check_language(tag)
+        return value
+
+    def keywords_for(self, language: str) -> tuple[str, ...]:
+        """The keywords of stories in ``language`` (a primary tag): the list, or the
+        table's entry for the language; every entry when the table has none."""
+        if not isinstance(self.keywords, dict):
+            return self.keywords
+        own = [words for tag, words in self.keywords.items() if primary(tag) == language]
+        chosen = own or list(self.keywords.values())
+        return tuple(dict.fromkeys(word for words in chosen for word in words))
 
 
 class EditionSettings(Frozen):
@@ -58,7 +80,11 @@ class EditionSettings(Frozen):
     subject: str = "{title} — {date}"
     schedule: ScheduleSettings = ScheduleSettings(cron="0 7 * * *")
     sections: tuple[SectionSettings, ...] = ()
-    other_section: str = "Other"
+    # The fallback section's name; None: "Other" in the edition's language.
+    other_section: str | None = None
+    # The language of the edition's chrome (email, web version, its pages, the
+    # subject's {long_date}) and of its articles that have no language of their own.
+    language: str = "en"
     max_stories: int = Field(default=20, ge=1)
     max_per_section: int = Field(default=6, ge=1)
     lookback_hours: int = Field(default=48, ge=1)
@@ -114,7 +140,11 @@ class EditionSettings(Frozen):
     @classmethod
     def _subject(cls, value: str) -> str:
         try:
-            value.format(title="t", date="d", name="n")
+            value.format(title="t", date="d", name="n", long_date="l")
         except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"subject may use {{title}}, {{date}}, {{name}} only: {exc}") from None
+            raise ValueError(
+                f"subject may use {{title}}, {{date}}, {{long_date}}, {{name}} only: {exc}"
+            ) from None
         return value
+
+    _language = field_validator("language")(lambda v: check_language(v))

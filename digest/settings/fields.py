@@ -37,6 +37,13 @@ def is_http_url(value: str) -> bool:
 LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}")  # "en", "pt-BR"
 
 
+def check_language(value: str) -> str:
+    """A BCP 47 language tag ("es", "pt-BR"); ValueError otherwise."""
+    if not LANGUAGE_TAG.fullmatch(value):
+        raise ValueError(f"{value!r} is not a language tag (e.g. 'es', 'pt-BR')")
+    return value
+
+
 def check_email(value: str) -> str:
     """Normalise an address; no DNS look-up. Raises ValueError with the reason."""
     try:

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from digest.settings.editions import ScheduleSettings
-from digest.settings.fields import HTTP_URL, Frozen, check_email, resolve_path
+from digest.settings.fields import HTTP_URL, Frozen, check_email, check_language, resolve_path
 
 
 class StorageSettings(Frozen):
@@ -34,8 +34,12 @@ class WebSettings(Frozen):
     secret_key: SecretStr | None = None  # from DIGEST_SECRET_KEY only
     postal_address: str = ""
     editions_dir: Path = Path("../var/web")  # the web version of each edition
+    # The language of the pages that belong to no one edition (/signup, the archive,
+    # preferences); an edition's own pages speak its language.
+    language: str = "en"
 
     _resolve_editions = field_validator("editions_dir")(lambda v, info: resolve_path(v, info))
+    _language = field_validator("language")(lambda v: check_language(v))
 
     @field_validator("base_url")
     @classmethod

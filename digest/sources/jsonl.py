@@ -16,7 +16,9 @@ from digest.cleaning.pages import extract_html, fragment_text
 from digest.cleaning.scraped import clean_scraped_text
 from digest.cleaning.text import Extracted
 from digest.errors import ConfigError, ExtractionError
+from digest.language.detect import detect_language
 from digest.models import Article
+from digest.sources.page import language_tag
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -57,7 +59,9 @@ def extract_record(record: dict[str, Any]) -> dict[str, str]:
 
 
 def article_from_record(record: dict[str, Any], source_default: str = "input") -> Article:
-    """An article as ``digest build --articles`` takes it: text, or HTML to extract."""
+    """An article as ``digest build --articles`` takes it: text, or HTML to extract.
+    Its ``language`` (a BCP 47 tag) when the line has one, else the detector's
+    (``digest.language.detect``); an article with neither is read in the edition's."""
     title = " ".join(str(record.get("title") or "").split())
     text = str(record.get("text") or "")[:MAX_RAW]
     if not text and record.get("html"):
@@ -67,16 +71,23 @@ def article_from_record(record: dict[str, Any], source_default: str = "input") -
         title = title or found.title
     # Every line is a paragraph: input files put one paragraph a line or a blank line between.
     text = "\n\n".join(" ".join(p.split()) for p in text.splitlines() if p.strip())
+    title = title or " ".join(text.split()[:12])
     return capped(
         Article(
             id=record["id"],
             source=str(record.get("source") or source_default),
-            title=title or " ".join(text.split()[:12]),
+            title=title,
             text=text,
             url=record.get("url"),
             published=_published(record.get("published")),
+            language=language_tag(_str(record.get("language")))
+            or detect_language(f"{title}\n{text}"),
         )
     )
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _published(value: Any) -> datetime | None:

@@ -87,6 +87,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from digest.language.stopwords import vector_stop_words
+from digest.language.tags import ENGLISH, article_language
 from digest.models import Article
 from digest.stories.headlines import clean_headline, informativeness
 from digest.stories.linkage import average_linkage
@@ -116,18 +118,37 @@ def group_articles(
     articles: Sequence[Article],
     threshold: float = DEFAULT_THRESHOLD,
     rarity_power: float = RARITY_POWER,
+    language: str = ENGLISH,
 ) -> list[list[Article]]:
     """Partition ``articles`` into stories; each story lists its lead article first.
 
     ``threshold`` is the cut where retellings are usual; where the collection rarely
     retells its events it rises, the more the higher ``rarity_power`` (see the module
-    docstring). The result does not
-    depend on the order of ``articles``.
+    docstring). Articles in different languages (their own tag, else ``language``,
+    the edition's) never share a story: each language is grouped on its own, with
+    its own stop words. The result does not depend on the order of ``articles``.
     """
+    by_language: dict[str, list[Article]] = {}
+    for article in articles:
+        by_language.setdefault(article_language(article, language), []).append(article)
+    return [
+        group
+        for tag in sorted(by_language)
+        for group in _group_one_language(by_language[tag], threshold, rarity_power, tag)
+    ]
+
+
+def _group_one_language(
+    articles: Sequence[Article], threshold: float, rarity_power: float, language: str
+) -> list[list[Article]]:
     if not articles:
         return []
     units = _copies(articles)
-    texts = tfidf([_document(u[0]) for u in units], also=[_lead(u[0]) for u in units])
+    texts = tfidf(
+        [_document(u[0]) for u in units],
+        also=[_lead(u[0]) for u in units],
+        stop_words=vector_stop_words(frozenset({language})),
+    )
     vectors, leads = texts.rows, texts.also
     graph = nearest_neighbours(vectors, NEIGHBOURS)
     forced = _near_copies(units, graph)
@@ -140,7 +161,8 @@ def group_articles(
     for index, label in enumerate(labels):
         by_label.setdefault(label, []).append(index)
     return [
-        _lead_first([units[i] for i in members], vectors[members]) for members in by_label.values()
+        _lead_first([units[i] for i in members], vectors[members], language)
+        for members in by_label.values()
     ]
 
 
@@ -253,7 +275,9 @@ def _rarity(rate: float, power: float = RARITY_POWER) -> float:
     return float(min(MAX_RAISE, odds**power))
 
 
-def _lead_first(units: list[list[Article]], vectors: sp.csr_matrix) -> list[Article]:
+def _lead_first(
+    units: list[list[Article]], vectors: sp.csr_matrix, language: str = ENGLISH
+) -> list[Article]:
     """The most central telling leads: its headline and link represent the story.
 
     Central = most similar on average to the other tellings (copies count once).
@@ -268,7 +292,10 @@ def _lead_first(units: list[list[Article]], vectors: sp.csr_matrix) -> list[Arti
     else:
         centrality = np.zeros(1)
     members = [(a, float(centrality[u])) for u, unit in enumerate(units) for a in unit]
-    quality = {a.id: informativeness(clean_headline(a.title, a.source)) for a, _ in members}
+    quality = {
+        a.id: informativeness(clean_headline(a.title, a.source, language), language)
+        for a, _ in members
+    }
     best = max(quality.values())
     ordered = sorted(
         members,

@@ -11,53 +11,40 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
+from digest.language.profiles import Profile, profile
+from digest.language.tags import ENGLISH, article_language
 from digest.models import Article
 
-_TAG_PREFIX = re.compile(
-    r"^\s*(?:(?:live|watch|video|breaking|exclusive|opinion|analysis|update[ds]?|listen|photos?)"
-    r"\s*[:|–—-]\s*)+",
-    re.IGNORECASE,
-)
-_TAG_SUFFIX = re.compile(
-    r"\s*[|–—:-]\s*(?:live(?: updates?| blog| coverage)?|as it happened|latest(?: news| updates)?"
-    r"|video|photos|opinion|analysis|explained|podcast)\s*$",
-    re.IGNORECASE,
-)
+# Tags ("LIVE:", "| Live updates"), teasers and the words of a headline are the
+# language's (``digest.language.profiles``); the separators are everyone's.
 _SEPARATORS = (" | ", " – ", " — ", " - ", " :: ", " · ")
-_TEASER = re.compile(
-    r"\b(you won'?t believe|here'?s (?:why|what|how)|what (?:we|you) (?:know|need to know)"
-    r"|this is why|everything you need|things to know|find out|revealed)\b",
-    re.IGNORECASE,
-)
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*")
 
 
-def clean_headline(title: str, source: str | None = None) -> str:
+def clean_headline(title: str, source: str | None = None, language: str = ENGLISH) -> str:
     """The headline without the site's name and without live/video/opinion tags."""
+    rules = profile(language)
     text = " ".join(title.split())
     for _ in range(3):  # "Foo | Live updates | Site" needs more than one pass
         before = text
-        text = _TAG_PREFIX.sub("", text)
-        text = _TAG_SUFFIX.sub("", text)
-        text = _strip_site(text, source)
+        text = rules.tag_prefix.sub("", text)
+        text = rules.tag_suffix.sub("", text)
+        text = _strip_site(text, source, rules)
         if text == before:
             break
     return text.strip(" |–—-:") or " ".join(title.split())
 
 
-def _strip_site(text: str, source: str | None) -> str:
+def _strip_site(text: str, source: str | None, rules: Profile) -> str:
     for separator in _SEPARATORS:
         head, sep, tail = text.rpartition(separator)
         if not sep or len(head.split()) < 3:
             continue
-        if _looks_like_site(tail, source):
+        if _looks_like_site(tail, source, rules):
             return head
     return text
 
 
-def _looks_like_site(tail: str, source: str | None) -> bool:
+def _looks_like_site(tail: str, source: str | None, rules: Profile) -> bool:
     tail = tail.strip()
     if source and _squash(source) and _squash(source) in _squash(tail):
         return True
@@ -67,7 +54,7 @@ def _looks_like_site(tail: str, source: str | None) -> bool:
     if re.search(r"\.(com|org|net|co\.uk|news|example)\b", tail, re.IGNORECASE):
         return True
     # "BBC News", "The Harbour Times": short, every word capitalised, no verb-like ending.
-    return all(w[:1].isupper() or w.lower() in {"the", "of", "and", "&"} for w in words) and not (
+    return all(w[:1].isupper() or w.lower() in rules.site_words for w in words) and not (
         tail.endswith(("?", "!", "."))
     )
 
@@ -76,16 +63,17 @@ def _squash(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
-def informativeness(headline: str) -> float:
+def informativeness(headline: str, language: str = ENGLISH) -> float:
     """Content words, names and numbers count; questions, teasers and shouting cost."""
-    words = _WORD.findall(headline)
-    content = [w for w in words if w.lower() not in ENGLISH_STOP_WORDS]
+    rules = profile(language)
+    words = rules.headline_words.findall(headline)
+    content = [w for w in words if w.lower() not in rules.stop_words]
     score = min(len(content), 12) * 1.0
     score += 0.5 * sum(1 for w in words[1:] if w[:1].isupper())
     score += 0.5 * sum(1 for w in words if any(ch.isdigit() for ch in w))
     if headline.rstrip().endswith("?"):
         score -= 3.0
-    if _TEASER.search(headline):
+    if rules.teaser.search(headline):
         score -= 4.0
     letters = [ch for ch in headline if ch.isalpha()]
     if letters and sum(ch.isupper() for ch in letters) / len(letters) > 0.6:
@@ -98,23 +86,26 @@ def informativeness(headline: str) -> float:
 LEAD_BONUS = 1.0
 
 
-def choose_headline(members: Sequence[Article]) -> str:
-    """The most informative cleaned member headline (lead first on ties)."""
+def choose_headline(members: Sequence[Article], language: str = ENGLISH) -> str:
+    """The most informative cleaned member headline (lead first on ties), read in the
+    members' language (their own tag, else ``language``)."""
     if not members:
         return ""
-    index = headline_article(members)
-    return clean_headline(members[index].title, members[index].source) or members[0].title
+    language = article_language(members[0], language)
+    index = headline_article(members, language)
+    lead = members[index]
+    return clean_headline(lead.title, lead.source, language) or members[0].title
 
 
-def headline_article(members: Sequence[Article]) -> int:
+def headline_article(members: Sequence[Article], language: str = ENGLISH) -> int:
     """Which member's headline heads the story: the summary starts from its facts, so
     headline and summary tell the same report."""
     best, best_score = 0, float("-inf")
     for index, article in enumerate(members):
-        headline = clean_headline(article.title, article.source)
+        headline = clean_headline(article.title, article.source, language)
         if not headline:
             continue
-        score = informativeness(headline) + (LEAD_BONUS if index == 0 else 0.0)
+        score = informativeness(headline, language) + (LEAD_BONUS if index == 0 else 0.0)
         if score > best_score:
             best, best_score = index, score
     return best

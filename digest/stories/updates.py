@@ -49,9 +49,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 from digest.language.sentences import split_sentences
+from digest.language.stopwords import stop_words
+from digest.language.tags import ENGLISH, article_language
 from digest.models import Article, SentStory, StoryRef
 from digest.settings.services import DEFAULT_STORIES, StoriesSettings
 from digest.stories.grouping import group_articles
@@ -94,6 +94,7 @@ class FollowUp:
     update_of: StoryRef | None = None
     # For the summary of an update: the new-reporting articles cut to their new sentences.
     reporting: list[Article] = field(default_factory=list)
+    language: str = ENGLISH  # the primary tag the story's articles are read in
 
 
 def regroup(
@@ -101,38 +102,46 @@ def regroup(
     sent: Sequence[SentStory],
     tuning: StoriesSettings = DEFAULT_STORIES,
     span: timedelta | None = None,
+    language: str = ENGLISH,
 ) -> list[tuple[list[Article], FollowUp]]:
     """The new articles grouped together with the stories earlier editions sent, and
     what each group becomes: [(the whole group, its follow-up)]; groups that bring
     nothing to send are left out. A group of new reports further apart than ``span``
-    is cut into its days' events (``digest.stories.span``)."""
+    is cut into its days' events (``digest.stories.span``). Articles without a
+    language tag are read in ``language`` (the edition's)."""
     earlier = {a.id: story.ref for story in sent for a in story.articles}
     context = list({a.id: a for story in sent for a in story.articles}.values())
     fresh = [a for a in articles if a.id not in earlier]
-    grouped = group_articles(fresh + context, tuning.merge_threshold, tuning.rarity_power)
+    grouped = group_articles(fresh + context, tuning.merge_threshold, tuning.rarity_power, language)
     groups = [part for group in grouped for part in one_event_each(group, span, earlier)]
-    found = [(group, follow_up(group, earlier)) for group in groups]
+    found = [
+        (group, follow_up(group, earlier, article_language(group[0], language))) for group in groups
+    ]
     return [(group, outcome) for group, outcome in found if outcome.articles]
 
 
-def follow_up(group: Sequence[Article], earlier: Mapping[str, StoryRef]) -> FollowUp:
+def follow_up(
+    group: Sequence[Article], earlier: Mapping[str, StoryRef], language: str = ENGLISH
+) -> FollowUp:
     """A cluster (lead first) of new articles and of articles earlier editions sent
-    (``earlier``: article id -> the story that carried it), as described above."""
+    (``earlier``: article id -> the story that carried it), all in ``language``, as
+    described above."""
     sent = [a for a in group if a.id in earlier]
     new = [a for a in group if a.id not in earlier]
     if not sent:
-        return FollowUp(list(group))
+        return FollowUp(list(group), language=language)
     if not new:
-        return FollowUp([])
+        return FollowUp([], language=language)
     known = known_words(sent)
-    found = [(article, novelty(article, known)) for article in new]
+    found = [(article, novelty(article, known, language)) for article in new]
     reporting = [(a, n) for a, n in found if n.is_new_reporting]
     if not reporting:
-        return FollowUp([])
+        return FollowUp([], language=language)
     return FollowUp(
         articles=[a for a, _ in reporting] + [a for a, n in found if not n.is_new_reporting],
         update_of=_earlier_story(sent, earlier),
         reporting=[replace(a, text="\n\n".join(n.sentences)) for a, n in reporting],
+        language=language,
     )
 
 
@@ -149,24 +158,25 @@ def known_words(sent: Iterable[Article]) -> frozenset[str]:
     )
 
 
-def novelty(article: Article, known: frozenset[str]) -> Novelty:
-    """The new facts of ``article`` and the sentences that hold them."""
+def novelty(article: Article, known: frozenset[str], language: str = ENGLISH) -> Novelty:
+    """The new facts of ``article`` (in ``language``) and the sentences that hold them."""
     facts: set[Fact] = set()
     sentences: list[str] = []
     counted = 0
-    for sentence in split_sentences(article.text):
+    for sentence in split_sentences(article.text, language):
         if len(sentence.split()) < MIN_SENTENCE_WORDS:
             continue
         counted += 1
-        new = {fact for fact in facts_in(sentence) if any(w not in known for w in fact)}
+        new = {fact for fact in facts_in(sentence, language) if any(w not in known for w in fact)}
         if new:
             facts |= new
             sentences.append(sentence)
     return Novelty(frozenset(facts), tuple(sentences), counted)
 
 
-def facts_in(sentence: str) -> set[Fact]:
-    """The numbers and names of one sentence, normalised."""
+def facts_in(sentence: str, language: str = ENGLISH) -> set[Fact]:
+    """The numbers and names of one sentence (in ``language``), normalised."""
+    stop = stop_words(language)
     facts: set[Fact] = set()
     run: list[str] = []
     run_start = 0
@@ -174,11 +184,11 @@ def facts_in(sentence: str) -> set[Fact]:
     def close() -> None:
         words = [_normal(t) for t in run]
         if run_start == 0 and words:
-            if words[0] in ENGLISH_STOP_WORDS:
+            if words[0] in stop:
                 words = words[1:]
             elif len(words) == 1:
                 words = []
-        while words and words[0] in ENGLISH_STOP_WORDS:
+        while words and words[0] in stop:
             words = words[1:]
         if words:
             facts.add(tuple(words))

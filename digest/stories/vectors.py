@@ -1,7 +1,7 @@
 """Text vectors and nearest neighbours, shared by the stories and sections stages.
 
 Articles are compared as L2-normalised TF-IDF vectors (sublinear term frequency,
-English stop words removed), with the inverse document frequencies of the
+the text's language's stop words removed), with the inverse document frequencies of the
 collection at hand; subjects are compared in an LSA space (``concepts``).
 
 Neighbours are found without comparing all pairs:
@@ -67,16 +67,23 @@ class Tfidf:
     also: sp.csr_matrix
 
 
-def tfidf(docs: list[str], *, min_df: int = 1, also: list[str] | None = None) -> Tfidf:
+def tfidf(
+    docs: list[str],
+    *,
+    min_df: int = 1,
+    also: list[str] | None = None,
+    stop_words: str | list[str] | None = "english",
+) -> Tfidf:
     """L2-normalised TF-IDF rows of ``docs`` (and of ``also``, in the same vocabulary).
 
     A document with no counted word is an all-zero row. ``min_df`` falls back to 1
-    when no word reaches it (a tiny edition).
+    when no word reaches it (a tiny edition). ``stop_words`` are left out
+    (``digest.language.stopwords.vector_stop_words`` gives them per language).
     """
     others = also or []
     for df in dict.fromkeys((min(min_df, len(docs)), 1)):
         vectorizer = TfidfVectorizer(
-            sublinear_tf=True, stop_words="english", min_df=df, dtype=np.float64
+            sublinear_tf=True, stop_words=stop_words, min_df=df, dtype=np.float64
         )
         try:
             rows = vectorizer.fit_transform(docs)

@@ -18,40 +18,26 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
+from digest.language.profiles import Profile, profile
 from digest.language.sentences import split_sentences
+from digest.language.tags import ENGLISH
 from digest.models import Article
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 # "MADRID (EFE) - ", "CALDMOOR, Nov 25 (Civic Wire) - ", "LONDON: "
 _DATELINE = re.compile(
     r"^[A-ZÀ-Þ][A-ZÀ-Þ .'-]{2,40}"  # the city, in capitals
     r"(?:,\s*[A-Z][\w.]{1,20}(?:\s+\d{1,2})?)?"  # ", Country" or ", Nov 25"
     r"\s*(?:\([^)]{1,30}\))?\s*[-–—]\s+"  # "(Agency) - "
 )
-_JUNK = re.compile(
-    r"(click here|sign up|subscribe|photo:|photograph:|picture:|image:|credit:|getty images|"
-    r"all rights reserved|follow us|read more|^updated\b|^published\b)",
-    re.IGNORECASE,
-)
-# "By Jane Doe" or "By JANE DOE, Reuters": a byline, not "By Thursday the council had...".
-_BYLINE = re.compile(r"^By (?:[A-Z][a-zA-Z.'-]+ ){1,3}(?:and |[,|]|[A-Z][a-zA-Z.'-]+\b)")
 MAX_SENTENCES = 3
 # A candidate whose content words are more than this share covered by the chosen
 # sentences (all of them together, or any one of them) says nothing new.
 MAX_COVERED = 0.5
 LEAD_WEIGHT = 0.6  # journalists put the news first
-# Openers that point back at a sentence the reader did not see.
-_LEANING = frozenset(
-    {"he", "she", "they", "it", "his", "her", "their", "its", "this", "these", "those"}
-    | {"but", "and", "however", "also", "so", "yet", "meanwhile", "instead", "still", "then"}
-)
-# Overlapping: "Governor Anna Thalberg" gives Anna and Thalberg.
-_FULL_NAME = re.compile(r"\b[A-Z][a-z]+ (?=([A-Z][a-z'’-]+)\b)")
-_REPORTED = re.compile(
-    r"^([A-Z][a-z'’-]+)\s+(?:said|says|told|added|noted|argued|wrote|warned|explained|insisted)\b"
-)
+# Per language (``digest.language.profiles``): boilerplate ("click here", "photo:"),
+# bylines ("By Jane Doe", "Por Ana Ruiz y"), openers that point back at a sentence
+# the reader did not see ("He", "But", "Él", "Pero") and reporting verbs after a
+# bare surname ("Thalberg said", "García afirmó").
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +55,13 @@ def summarise(
     budget_words: int = 60,
     redundancy: float = MAX_COVERED,
     lead_weight: float = LEAD_WEIGHT,
+    language: str = ENGLISH,
 ) -> str:
-    """The summary of a story told by ``articles`` (lead article first): sentences
-    more than ``redundancy`` covered by those chosen are skipped, and a sentence's
-    lead bonus is ``lead_weight / (1 + its position in its report)``."""
-    candidates = _candidates(articles)
+    """The summary of a story told by ``articles`` (lead article first) in
+    ``language`` (a primary tag): sentences more than ``redundancy`` covered by those
+    chosen are skipped, and a sentence's lead bonus is ``lead_weight / (1 + its
+    position in its report)``."""
+    candidates = _candidates(articles, profile(language))
     if not candidates:
         return ""
     ranked = _ranked(candidates, lead_weight)
@@ -134,54 +122,56 @@ def _says_again(
     return any(_overlap(candidate.words, c.words) > redundancy for c in chosen)
 
 
-def _candidates(articles: Sequence[Article]) -> list[_Candidate]:
+def _candidates(articles: Sequence[Article], rules: Profile) -> list[_Candidate]:
     out: list[_Candidate] = []
-    people = _surnames(articles)
+    people = _surnames(articles, rules)
     for a_index, article in enumerate(articles):
         position = 0
-        for sentence in split_sentences(article.text):
+        for sentence in split_sentences(article.text, rules.language):
             sentence = _DATELINE.sub("", sentence).strip()
             length = len(sentence.split())
             if (
                 length < 5
                 or length > 80
-                or _JUNK.search(sentence)
-                or _BYLINE.match(sentence)
-                or not _is_whole(sentence)
+                or rules.junk.search(sentence)
+                or rules.byline.match(sentence)
+                or not _is_whole(sentence, rules)
             ):
                 continue
             words = frozenset(
-                w for w in _WORD.findall(sentence.lower()) if w not in ENGLISH_STOP_WORDS
+                w for w in rules.words.findall(sentence.lower()) if w not in rules.stop_words
             )
-            leaning = _leans_back(sentence, articles[0].title, people)
+            leaning = _leans_back(sentence, articles[0].title, people, rules)
             out.append(_Candidate(sentence, words, a_index, position, length, leaning))
             position += 1
     return out
 
 
-def _is_whole(sentence: str) -> bool:
+def _is_whole(sentence: str, rules: Profile) -> bool:
     """Starts like a sentence and ends like one: no fragments, no half quotes."""
-    if not re.match(r"""^["'“‘(]?[A-Z0-9]""", sentence):
+    if not rules.starts.match(sentence) or not rules.ends.search(sentence):
         return False
-    if not re.search(r"""[.!?]["'”’)]*$""", sentence):
-        return False
-    return sentence.count('"') % 2 == 0 and sentence.count("“") == sentence.count("”")
+    return sentence.count('"') % 2 == 0 and all(
+        sentence.count(opening) == sentence.count(closing) for opening, closing in rules.quotes
+    )
 
 
-def _surnames(articles: Sequence[Article]) -> frozenset[str]:
+def _surnames(articles: Sequence[Article], rules: Profile) -> frozenset[str]:
     """Last names of the people the story's reports introduce in full ("Anna
     Thalberg"): a sentence opening "Thalberg said" assumes the reader met her. An
     organisation ("Northgrid said") is never written after a first name."""
-    return frozenset(m.group(1) for article in articles for m in _FULL_NAME.finditer(article.text))
+    return frozenset(
+        m.group(1) for article in articles for m in rules.full_name.finditer(article.text)
+    )
 
 
-def _leans_back(sentence: str, title: str, people: frozenset[str]) -> bool:
+def _leans_back(sentence: str, title: str, people: frozenset[str], rules: Profile) -> bool:
     """Opens with a pronoun or connective, a bare number, or a person the reader has
     not met ("Thalberg said ..." where the lead's headline does not name Thalberg)."""
-    first = _WORD.findall(sentence[:40].lower())[:1]
-    if (first and first[0] in _LEANING) or sentence[:1].isdigit():
+    first = rules.words.findall(sentence[:40].lower())[:1]
+    if (first and first[0] in rules.leaning) or sentence[:1].isdigit():
         return True
-    named = _REPORTED.match(sentence)
+    named = rules.reported.match(sentence)
     return bool(named and named.group(1) in people and named.group(1) not in title)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
+from babel.core import Locale, UnknownLocaleError
 
 from digest.models import Article
 
@@ -28,6 +29,9 @@ SYSTEM_PROMPT = (
     "in the articles. Say who did what, when and where, in plain sentences. No opinions, "
     "no headline, no bullet points, no links. At most {words} words."
 )
+# Added for stories in another language than English (the English prompt, and so its
+# cached answers, stay as they were).
+LANGUAGE_PROMPT = " Write in {language}, the language of the articles."
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 SOURCE_CHARS = 3000  # of each article in the prompt: the news is at the top
@@ -65,9 +69,12 @@ class LLMSummariser:
     tokens_used: int = 0
     problems: list[str] = field(default_factory=list)
 
-    def summarise(self, articles: Sequence[Article], words: int, fallback: str) -> str:
-        """The LLM's summary when it passes the checks, else ``fallback``."""
-        messages = _messages(articles, words)
+    def summarise(
+        self, articles: Sequence[Article], words: int, fallback: str, language: str = "en"
+    ) -> str:
+        """The LLM's summary (in ``language``, a primary tag) when it passes the
+        checks, else ``fallback``."""
+        messages = _messages(articles, words, language)
         key = hashlib.sha256(
             json.dumps([self.model, messages], ensure_ascii=False).encode()
         ).hexdigest()
@@ -114,14 +121,25 @@ class LLMSummariser:
         return fallback
 
 
-def _messages(articles: Sequence[Article], words: int) -> list[dict[str, str]]:
+def _messages(articles: Sequence[Article], words: int, language: str) -> list[dict[str, str]]:
     sources = "\n\n".join(
         f"[{n}] {a.source}: {a.title}\n{a.text[:SOURCE_CHARS]}" for n, a in enumerate(articles, 1)
     )
+    system = SYSTEM_PROMPT.format(words=words)
+    if language != "en":
+        system += LANGUAGE_PROMPT.format(language=_language_name(language))
     return [
-        {"role": "system", "content": SYSTEM_PROMPT.format(words=words)},
+        {"role": "system", "content": system},
         {"role": "user", "content": f"Articles about one story:\n\n{sources}"},
     ]
+
+
+def _language_name(language: str) -> str:
+    """ "Spanish" for "es" (CLDR, through Babel); the tag itself when unknown."""
+    try:
+        return str(Locale("en").languages.get(language) or language)
+    except (UnknownLocaleError, ValueError):
+        return language
 
 
 def check_answer(answer: str, articles: Sequence[Article], words: int) -> str | None:

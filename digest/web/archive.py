@@ -8,7 +8,7 @@ import re
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from digest.web.public import message, show
+from digest.web.public import message, show, words_for
 from digest.web.state import web
 
 # What a URL may name: an edition name as the settings allow it and a period without
@@ -35,7 +35,10 @@ async def archive(request: Request) -> Response:
         {"name": name, "title": titles.get(name, name), "editions": items}
         for name, items in groups.items()
     ]
-    return show(request, "public/archive.html", "Archive", groups=listed)
+    words = words_for(request)
+    return show(
+        request, "public/archive.html", words.gettext("Archive"), words=words, groups=listed
+    )
 
 
 async def web_version(request: Request) -> Response:
@@ -43,7 +46,7 @@ async def web_version(request: Request) -> Response:
     name, period = request.path_params["name"], request.path_params["period"]
 
     def missing() -> HTMLResponse:
-        return message(request, "Not found", "There is no such edition in the archive.", 404)
+        return not_found(request, name)
 
     if not (EDITION_NAME.fullmatch(name) and PERIOD.fullmatch(period)):
         return missing()
@@ -58,6 +61,13 @@ async def web_version(request: Request) -> Response:
         path.read_text(encoding="utf-8"),
         headers={"Content-Security-Policy": WEB_VERSION_CSP, "Link": feed_links(name)},
     )
+
+
+def not_found(request: Request, name: str) -> HTMLResponse:
+    """No such sent edition, in the language of the edition ``name`` names."""
+    words = words_for(request, name)
+    text = words.gettext("There is no such edition in the archive.")
+    return message(request, words, words.gettext("Not found"), text, 404)
 
 
 def feed_links(name: str) -> str:

@@ -19,6 +19,7 @@ from digest.errors import RenderError
 from digest.models import Edition, Section
 from digest.rendering.groups import section_groups
 from digest.rendering.outputs import preview_message
+from digest.sections.assign import fallback_section
 from digest.store.desk import Session
 from digest.store.editions import StoredEdition, edition_version
 from digest.web.auth import SESSION_COOKIE, SESSION_TTL, current_session, set_session_cookie
@@ -144,7 +145,9 @@ async def edition(request: Request, session: Session, stored: StoredEdition) -> 
         "edits": edits,
         "no_edit": NO_EDIT,
         "dropped": dropped,
-        "sections": section_names(config, stored.edition),
+        "sections": section_names(
+            config, stored.edition, fallback_section(config, c.messages(config.language))
+        ),
         "counts": c.store.ledger.counts(stored.id),
         "suppressed": c.store.ledger.suppressed_since(stored.id),
         "requires_approval": config.requires_approval,

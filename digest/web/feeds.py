@@ -27,8 +27,7 @@ from digest.rendering.feeds import (
     edition_feed,
     json_feed_document,
 )
-from digest.web.archive import EDITION_NAME
-from digest.web.public import message
+from digest.web.archive import EDITION_NAME, not_found
 from digest.web.state import web
 
 CACHE_CONTROL = "public, max-age=300"
@@ -52,7 +51,8 @@ def feed_of(c: Components, name: str) -> Feed | None:
         return None
     author = c.settings.delivery.from_name
     editions = [stored.edition for stored in sent]
-    return edition_feed(c.renderer, name, titles.get(name, name), author, editions)
+    language = c.settings.edition_or_default(name).language
+    return edition_feed(c.renderer, name, titles.get(name, name), author, editions, language)
 
 
 async def _serve(request: Request, serialise: Callable[[Feed], bytes], media_type: str) -> Response:
@@ -60,7 +60,7 @@ async def _serve(request: Request, serialise: Callable[[Feed], bytes], media_typ
     name = request.path_params["name"]
     feed = await run_in_threadpool(feed_of, c, name)
     if feed is None:
-        return message(request, "Not found", "There is no such edition in the archive.", 404)
+        return not_found(request, name)
     body = serialise(feed)
     tag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}

@@ -3,9 +3,11 @@ web app, a CSRF guard for forms, and the response helpers the routes share."""
 
 from __future__ import annotations
 
+import gettext
 import hmac
 import ipaddress
 import secrets
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +15,29 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from digest.language.catalogues import Messages
+
 TEMPLATES = Path(__file__).parent / "templates"
 CSRF_COOKIE = "digest_csrf"
 CSRF_FIELD = "csrf_token"
+# The desk speaks English; pages for subscribers speak their edition's language.
+_ENGLISH = gettext.NullTranslations()
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+@lru_cache(maxsize=32)
+def _environment(translations: gettext.NullTranslations) -> jinja2.Environment:
+    """One environment per language's translations, made once and never switched:
+    the app serves requests in several languages at once."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def page(
@@ -32,8 +46,10 @@ def page(
     context: dict[str, Any] | None = None,
     *,
     status: int = 200,
+    words: Messages | None = None,
 ) -> HTMLResponse:
-    """Render ``template`` with the request's CSRF token available as ``csrf_token``.
+    """Render ``template`` in the language of ``words`` (English without), with the
+    request's CSRF token available as ``csrf_token``.
 
     Anonymous forms use a double-submit cookie: the token is set as a cookie and
     must come back in the form field (:func:`csrf_ok`). Signed-in editors get theirs
@@ -45,9 +61,11 @@ def page(
         "request": request,
         "flash": None,
         "flash_error": False,
+        "lang": words.language if words else "en",
     }
     values.update(context or {})
-    response = HTMLResponse(_ENV.get_template(template).render(values), status_code=status)
+    env = _environment(words.translations if words else _ENGLISH)
+    response = HTMLResponse(env.get_template(template).render(values), status_code=status)
     if CSRF_COOKIE not in request.cookies:
         response.set_cookie(
             CSRF_COOKIE,

@@ -9,25 +9,39 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from digest.components import Components
+from digest.language.catalogues import N_, Messages
 from digest.models import SubscriberStatus
 from digest.settings.fields import check_timezone
 from digest.store.subscribers import SubscriberRecord
 from digest.store.subscriptions import subscribed_editions
 from digest.tokens import sign, verify
 from digest.web.pages import csrf_ok
-from digest.web.public import chosen, chosen_editions, expired, invalid_link, newsletters, show
+from digest.web.public import (
+    chosen,
+    chosen_editions,
+    expired,
+    invalid_link,
+    newsletters,
+    show,
+    words_for,
+)
 from digest.web.state import web
 
 STOPPED_BECAUSE = {
-    SubscriberStatus.BOUNCED: "messages to it bounced",
-    SubscriberStatus.COMPLAINED: "a message was marked as spam",
-    SubscriberStatus.DROPPED: "the mail provider refused to deliver to it",
-    SubscriberStatus.BLOCKLISTED: "it was blocked in the tool the list came from",
+    SubscriberStatus.BOUNCED: N_("messages to it bounced"),
+    SubscriberStatus.COMPLAINED: N_("a message was marked as spam"),
+    SubscriberStatus.DROPPED: N_("the mail provider refused to deliver to it"),
+    SubscriberStatus.BLOCKLISTED: N_("it was blocked in the tool the list came from"),
 }
+OTHER_STOP = N_("of a delivery problem")
 
 
 def _page(
-    request: Request, record: SubscriberRecord, status: int = 200, **flash: Any
+    request: Request,
+    words: Messages,
+    record: SubscriberRecord,
+    status: int = 200,
+    **flash: Any,
 ) -> HTMLResponse:
     state = web(request)
     person = record.subscriber
@@ -39,8 +53,9 @@ def _page(
     return show(
         request,
         "public/preferences.html",
-        "Your preferences",
+        words.gettext("Your preferences"),
         status,
+        words=words,
         email=person.email,
         state=record.status.value,
         sections=[{"name": s, "chosen": s.lower() in wanted} for s in state.sections],
@@ -48,7 +63,7 @@ def _page(
         timezone=person.timezone,
         newsletters=newsletters(request, set(subscribed_editions(rows, names))),
         unsubscribe_path=f"/unsubscribe/{sign(state.signing_key, 'unsubscribe', person.email)}",
-        stopped_because=STOPPED_BECAUSE.get(record.status, "of a delivery problem"),
+        stopped_because=words.gettext(STOPPED_BECAUSE.get(record.status, OTHER_STOP)),
         **flash,
     )
 
@@ -56,15 +71,16 @@ def _page(
 async def preferences(request: Request) -> Response:
     state = web(request)
     c = state.c
+    words = words_for(request)
     email = verify(state.signing_key, "preferences", request.path_params["token"])
     record = c.store.subscribers.get(email) if email else None
     if email is None or record is None:
-        return invalid_link(request)
+        return invalid_link(request, words)
     if request.method in ("GET", "HEAD"):
-        return _page(request, record)
+        return _page(request, words, record)
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
-        return _page(request, record, 403, **expired())
+        return _page(request, words, record, 403, **expired(words))
     if form.get("action") == "resubscribe":
         again = c.store.subscribers.set_status(
             email,
@@ -73,8 +89,8 @@ async def preferences(request: Request) -> Response:
             c.clock(),
             only_from={SubscriberStatus.UNSUBSCRIBED},
         )
-        flash = "Welcome back: you are subscribed again." if again else None
-        return _page(request, _reload(c, email, record), flash=flash)
+        flash = words.gettext("Welcome back: you are subscribed again.") if again else None
+        return _page(request, words, _reload(c, email, record), flash=flash)
     timezone = str(form.get("timezone", record.subscriber.timezone))
     try:
         # One of the listed zones (or the one the subscriber has): a select
@@ -83,26 +99,26 @@ async def preferences(request: Request) -> Response:
             raise ValueError(timezone)
         check_timezone(timezone)
     except ValueError:
-        return _page(
-            request, record, 400, flash="Choose a time zone from the list.", flash_error=True
-        )
+        flash = words.gettext("Choose a time zone from the list.")
+        return _page(request, words, record, 400, flash=flash, flash_error=True)
     topics = chosen(request, [str(v) for v in form.getlist("section")])
     paused = form.get("paused") == "yes"
     if not c.store.subscribers.set_preferences(email, topics, timezone, paused, c.clock()):
         # Unsubscribed or suppressed since the page was shown.
         return _page(
             request,
+            words,
             _reload(c, email, record),
             409,
-            flash="Nothing saved: this address no longer gets the digest.",
+            flash=words.gettext("Nothing saved: this address no longer gets the digest."),
             flash_error=True,
         )
     names = [e.name for e in c.settings.editions]
     if len(names) > 1:
         picked = chosen_editions(request, [str(v) for v in form.getlist("edition")])
         c.store.subscriptions.choose(email, picked, names, c.clock())
-    saved = "Saved. Deliveries are paused." if paused else "Saved."
-    return _page(request, _reload(c, email, record), flash=saved)
+    saved = words.gettext("Saved. Deliveries are paused.") if paused else words.gettext("Saved.")
+    return _page(request, words, _reload(c, email, record), flash=saved)
 
 
 def _reload(c: Components, email: str, fallback: SubscriberRecord) -> SubscriberRecord:

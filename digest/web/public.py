@@ -5,6 +5,9 @@ expire (they sit in old emails); ``signup`` tokens carry the sign-up itself and
 expire (``digest.audience.signup``). Every form carries a CSRF token (double-submit
 cookie, ``pages.csrf_ok``). A GET never changes anything: link scanners follow
 links, so confirming takes a POST.
+
+A page that belongs to one edition (its sign-up, its unsubscribe link, its archive)
+speaks that edition's language; the others speak ``[web] language``.
 """
 
 from __future__ import annotations
@@ -14,31 +17,49 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from digest.language.catalogues import Messages
 from digest.web.pages import page
 from digest.web.state import web
 
 
+def words_for(request: Request, edition: str | None = None) -> Messages:
+    """The words of a page: those of ``edition`` when it is a configured edition,
+    else of ``[web] language``."""
+    c = web(request).c
+    config = next((e for e in c.settings.editions if e.name == edition), None)
+    return c.messages(config.language if config is not None else c.settings.web.language)
+
+
 def show(
-    request: Request, template: str, title: str, status: int = 200, **context: Any
+    request: Request,
+    template: str,
+    title: str,
+    status: int = 200,
+    *,
+    words: Messages,
+    **context: Any,
 ) -> HTMLResponse:
     site = web(request).c.settings.delivery.from_name
-    return page(request, template, {"site": site, "title": title, **context}, status=status)
+    values = {"site": site, "title": title, **context}
+    return page(request, template, values, status=status, words=words)
 
 
 def message(
-    request: Request, title: str, text: str, status: int = 200, **context: Any
+    request: Request, words: Messages, title: str, text: str, status: int = 200, **context: Any
 ) -> HTMLResponse:
     values = {"message": text, "link": None, "link_text": "", **context}
-    return show(request, "public/message.html", title, status, **values)
+    return show(request, "public/message.html", title, status, words=words, **values)
 
 
-def invalid_link(request: Request, *, expiring: bool = False) -> HTMLResponse:
+def invalid_link(request: Request, words: Messages, *, expiring: bool = False) -> HTMLResponse:
     text = (
-        "This confirmation link has expired or is not valid. Sign up again to get a new one."
+        words.gettext(
+            "This confirmation link has expired or is not valid. Sign up again to get a new one."
+        )
         if expiring
-        else "This link is not valid. Use the link in your most recent email."
+        else words.gettext("This link is not valid. Use the link in your most recent email.")
     )
-    return message(request, "Link not valid", text, 404)
+    return message(request, words, words.gettext("Link not valid"), text, 404)
 
 
 def chosen(request: Request, values: list[str]) -> tuple[str, ...]:
@@ -64,14 +85,18 @@ def chosen_editions(request: Request, values: list[str]) -> tuple[str, ...]:
     return tuple(e.name for e in web(request).c.settings.editions if e.name in ticked)
 
 
-def expired() -> dict[str, Any]:
-    return {"flash": "The form expired; please try again.", "flash_error": True}
+def expired(words: Messages) -> dict[str, Any]:
+    return {"flash": words.gettext("The form expired; please try again."), "flash_error": True}
 
 
 async def no_token(request: Request) -> HTMLResponse:
+    words = words_for(request)
     return message(
         request,
-        "Use the link in your email",
-        "To change your preferences or unsubscribe, follow the link at the bottom "
-        "of any edition we sent you.",
+        words,
+        words.gettext("Use the link in your email"),
+        words.gettext(
+            "To change your preferences or unsubscribe, follow the link at the bottom "
+            "of any edition we sent you."
+        ),
     )

@@ -14,8 +14,15 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from digest.audience.people import MAX_NAME, clean_name
-from digest.audience.signup import SIGNUP_TTL, SignUp, confirm, send_confirmation
+from digest.audience.signup import (
+    SIGNUP_TTL,
+    SignUp,
+    confirm,
+    send_confirmation,
+    signup_language,
+)
 from digest.errors import DeliveryError
+from digest.language.catalogues import Messages
 from digest.settings.fields import check_email
 from digest.tokens import sign, verify
 from digest.web.pages import client_address, csrf_ok
@@ -27,6 +34,7 @@ from digest.web.public import (
     message,
     newsletters,
     show,
+    words_for,
 )
 from digest.web.state import web
 
@@ -44,7 +52,11 @@ def _fixed(request: Request) -> str | None:
 
 
 def _form(
-    request: Request, form: FormData | None = None, status: int = 200, **flash: Any
+    request: Request,
+    words: Messages,
+    form: FormData | None = None,
+    status: int = 200,
+    **flash: Any,
 ) -> HTMLResponse:
     ticked = set(form.getlist("section")) if form else set()
     fixed = _fixed(request)
@@ -53,8 +65,9 @@ def _form(
     return show(
         request,
         "public/signup.html",
-        "Sign up",
+        words.gettext("Sign up"),
         status,
+        words=words,
         email=str(form.get("email") or "")[:320] if form else "",
         name=str(form.get("name") or "")[:MAX_NAME] if form else "",
         max_name=MAX_NAME,
@@ -71,25 +84,31 @@ async def signup(request: Request) -> Response:
     try:
         fixed = _fixed(request)
     except LookupError:
-        return message(request, "No such newsletter", "There is no newsletter of that name.", 404)
+        words = words_for(request)
+        no_such = words.gettext("There is no newsletter of that name.")
+        return message(request, words, words.gettext("No such newsletter"), no_such, 404)
+    words = words_for(request, fixed)
     if request.method in ("GET", "HEAD"):
-        return _form(request)
+        return _form(request, words)
     client = client_address(request)
     if not state.signups.allow(client):
         response = message(
-            request, "Too many sign-ups", "Too many attempts; try again in a few minutes.", 429
+            request,
+            words,
+            words.gettext("Too many sign-ups"),
+            words.gettext("Too many attempts; try again in a few minutes."),
+            429,
         )
         response.headers["Retry-After"] = str(state.signups.retry_after(client))
         return response
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
-        return _form(request, form, 403, **expired())
+        return _form(request, words, form, 403, **expired(words))
     try:
         email = check_email(str(form.get("email") or "").strip())
     except ValueError:
-        return _form(
-            request, form, 400, flash="That is not a valid email address.", flash_error=True
-        )
+        flash = words.gettext("That is not a valid email address.")
+        return _form(request, words, form, 400, flash=flash, flash_error=True)
     name = clean_name(str(form.get("name") or ""))
     sections = chosen(request, [str(v) for v in form.getlist("section")])
     editions = (
@@ -103,16 +122,26 @@ async def signup(request: Request) -> Response:
             log.warning("sign-up confirmation not sent: %s", exc)
             return message(
                 request,
-                "Not sent",
-                "We could not send the confirmation email just now; try again later.",
+                words,
+                words.gettext("Not sent"),
+                words.gettext(
+                    "We could not send the confirmation email just now; try again later."
+                ),
                 503,
             )
+    hours = int(SIGNUP_TTL.total_seconds() // 3600)
     return message(
         request,
-        "Check your inbox",
-        f"If {email} can receive email, a confirmation link is on its way. "
-        f"Follow it within {int(SIGNUP_TTL.total_seconds() // 3600)} hours to start "
-        "getting the digest.",
+        words,
+        words.gettext("Check your inbox"),
+        words.ngettext(
+            "If %(email)s can receive email, a confirmation link is on its way. "
+            "Follow it within %(hours)s hour to start getting the digest.",
+            "If %(email)s can receive email, a confirmation link is on its way. "
+            "Follow it within %(hours)s hours to start getting the digest.",
+            hours,
+        )
+        % {"email": email, "hours": hours},
     )
 
 
@@ -121,29 +150,35 @@ async def confirm_signup(request: Request) -> Response:
     value = verify(state.signing_key, "signup", request.path_params["token"], now=state.c.clock())
     wanted = SignUp.loads(value) if value is not None else None
     if wanted is None:
-        return invalid_link(request, expiring=True)
-    shown: dict[str, Any] = {"email": wanted.email, "sections": wanted.sections}
+        return invalid_link(request, words_for(request), expiring=True)
+    words = state.c.messages(signup_language(state.c, wanted))
+    shown: dict[str, Any] = {"email": wanted.email, "sections": wanted.sections, "words": words}
+    title = words.gettext("Confirm")
     if request.method in ("GET", "HEAD"):
-        return show(request, "public/confirm.html", "Confirm", **shown)
+        return show(request, "public/confirm.html", title, **shown)
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
-        return show(request, "public/confirm.html", "Confirm", 403, **shown, **expired())
+        return show(request, "public/confirm.html", title, 403, **shown, **expired(words))
     if not confirm(state.c, wanted):
         # They stopped after this link was mailed: a replayed link must not undo it.
         return message(
             request,
-            "Link already used",
-            "This confirmation link was sent before your last change. "
-            "Sign up again to get a new one.",
+            words,
+            words.gettext("Link already used"),
+            words.gettext(
+                "This confirmation link was sent before your last change. "
+                "Sign up again to get a new one."
+            ),
             409,
             link="/signup",
-            link_text="Sign up again",
+            link_text=words.gettext("Sign up again"),
         )
     token = sign(state.signing_key, "preferences", wanted.email.lower())
     return show(
         request,
         "public/confirmed.html",
-        "Subscribed",
+        words.gettext("Subscribed"),
+        words=words,
         email=wanted.email,
         preferences_path=f"/preferences/{token}",
     )

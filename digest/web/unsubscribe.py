@@ -13,6 +13,7 @@ from starlette.responses import Response
 from digest.audience.unsubscribing import unsubscribe as stop
 from digest.links import unsubscribe_scope
 from digest.web.pages import page
+from digest.web.public import words_for
 from digest.web.state import web
 
 
@@ -22,10 +23,13 @@ async def unsubscribe(request: Request) -> Response:
     site = c.settings.delivery.from_name
     scope = unsubscribe_scope(state.signing_key, request.path_params["token"])
     if scope is None:
-        context: dict[str, object] = {"site": site, "title": "Link not valid", "link": None}
-        context.update(link_text="", message="This unsubscribe link is not valid.")
-        return page(request, "public/message.html", context, status=404)
+        words = words_for(request)
+        context: dict[str, object] = {"site": site, "link": None, "link_text": ""}
+        context["title"] = words.gettext("Link not valid")
+        context["message"] = words.gettext("This unsubscribe link is not valid.")
+        return page(request, "public/message.html", context, status=404, words=words)
     email, edition = scope
+    words = words_for(request, edition)  # the language of the newsletter it came from
     done = request.method == "POST"
     if done:
         form = await request.form()
@@ -35,8 +39,8 @@ async def unsubscribe(request: Request) -> Response:
         stop(c.store, email, edition, c.clock(), "unsubscribe link", names)
     known = {e.name: e.title for e in c.settings.editions}
     newsletter = known.get(edition, edition) if edition else None
-    title = "Unsubscribed" if done else "Unsubscribe"
+    title = words.gettext("Unsubscribed") if done else words.gettext("Unsubscribe")
     shown = {"site": site, "title": title, "email": email, "done": done}
     shown["newsletter"] = newsletter
     shown["everything"] = len(known) > 1  # one edition: its link is everything already
-    return page(request, "public/unsubscribe.html", shown)
+    return page(request, "public/unsubscribe.html", shown, words=words)
