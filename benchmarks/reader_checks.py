@@ -3,14 +3,19 @@ nothing. Computed on an edition's JSON (``digest build --out``) and its input
 articles; each check a count of stories or a share of summaries (goals in
 ``benchmarks/floors.toml``):
 
-- ``outlet_named_twice``: stories whose "Also reported by" names an outlet twice;
+- ``outlet_named_twice``: stories whose credit line names an outlet twice, as the
+  email names them (``digest.rendering.attribution``, the function the templates
+  call) and, where the plain-text part was written, as "Also reported by:" reads;
 - ``repeated_sentence_share``: summaries with two sentences sharing more than half of
   the shorter one's content words (the same thing in two outlets' words);
 - ``dangling_opening_share``: summaries whose first sentence opens with a pronoun or
   connective (He, She, They, It, His, Her, Their, But, And, However, Also), a bare
-  number, or a surname the summary has not introduced ("Thalberg said ...");
-- ``headline_number_unsupported``: stories whose headline has a number no article of
-  the story has;
+  number ("2020 was ...", "Two voted for ..."), or whose sentence, first or not, opens
+  on a surname neither the headline nor an earlier sentence introduced ("Thalberg
+  said ..." where the reports write "Anna Thalberg");
+- ``headline_number_unsupported``: stories whose headline has a number found neither
+  in the summary nor in the reports the summary's sentences come from (headline and
+  summary telling different reports' figures);
 - ``spread_beyond_lookback``: stories, not marked as updates, whose articles were
   published further apart than the edition's lookback (48 h by default).
 
@@ -32,6 +37,9 @@ from typing import Any
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from digest.rendering.attribution import attribution
+from digest.serialise import story_from_dict
+
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z0-9])")
 # A full stop after these is not a sentence's end ("Dr. Scott Atlas", "the U.S. Senate").
@@ -42,6 +50,16 @@ TITLES = re.compile(
 WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 OPENERS = {"he", "she", "they", "it", "his", "her", "their", "but", "and", "however", "also"}
+# A count with nothing counted ("Two voted for ...", "Three of them ..."): the number
+# word, then a verb or "of" rather than a noun.
+NUMBER_WORD = re.compile(
+    r"^(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|both|dozens|hundreds)$"
+)
+BARE_AFTER = re.compile(
+    r"^(?:of|were|was|are|is|have|had|has|will|would|could|did|do|said|say|says|told|"
+    r"remain|remained|voted|died|[a-z]+ed)$"
+)
+ALSO_REPORTED = re.compile(r"^\s*Also reported by:\s*(.*?)(?:\s+and \d+ more)?\s*$", re.MULTILINE)
 REPORTING = re.compile(
     r"^([A-Z][a-z'’-]+)\s+(said|says|told|added|noted|argued|wrote|warned|explained|insisted)\b"
 )
@@ -75,21 +93,41 @@ def repeats(summary: str) -> bool:
 
 
 def dangles(summary: str, headline: str, told: str = "") -> bool:
-    first = next(iter(sentences(summary)), "")
-    if not first:
+    """The summary points at something the reader never saw: its first sentence opens
+    on a pronoun, connective or bare number, or any sentence on a surname that neither
+    the headline nor an earlier sentence introduced (``told``: the reports, where
+    people are introduced with a first name)."""
+    said = sentences(summary)
+    if not said:
         return False
-    opener = WORD.findall(first.lower())[:1]
-    if (opener and opener[0] in OPENERS) or first[0].isdigit():
+    first = said[0]
+    words = WORD.findall(first.lower())[:2]
+    if (words and words[0] in OPENERS) or first[0].isdigit():
         return True
+    if len(words) == 2 and NUMBER_WORD.match(words[0]) and BARE_AFTER.match(words[1]):
+        return True
+    seen = headline
+    for sentence in said:
+        if _unmet(sentence, seen, told):
+            return True
+        seen += " " + sentence
+    return False
+
+
+def _unmet(sentence: str, seen: str, told: str) -> bool:
     # A surname the reports introduce with a first name ("Anna Thalberg") but the
     # summary uses bare; a name never written after a first name is an organisation.
-    named = REPORTING.match(first)
-    if not named or named.group(1) in headline:
+    named = REPORTING.match(sentence)
+    if not named or named.group(1) in seen:
         return False
     return re.search(rf"\b[A-Z][a-z]+ {re.escape(named.group(1))}\b", told) is not None
 
 
-def check(edition: dict[str, Any], articles: dict[str, dict[str, Any]]) -> dict[str, float]:
+def check(
+    edition: dict[str, Any], articles: dict[str, dict[str, Any]], text_part: str | None = None
+) -> dict[str, float]:
+    """Every check on one edition (its JSON), its input ``articles`` by id and, when it
+    was written, its plain-text part."""
     stories = [st for section in edition["sections"] for st in section["stories"]]
     summaries = [st["summary"] for st in stories if st.get("summary")]
     outlets = {a.get("source") for a in articles.values()}
@@ -108,7 +146,10 @@ def check(edition: dict[str, Any], articles: dict[str, dict[str, Any]]) -> dict[
         "headline_number_unsupported": sum(_unsupported(st, articles) for st in stories),
     }
     if real_outlets:
-        result["outlet_named_twice"] = sum(_twice(st) for st in stories)
+        twice = sum(_twice(st) for st in stories)
+        if text_part is not None:
+            twice = max(twice, sum(_repeats_outlet(line) for line in _credit_lines(text_part)))
+        result["outlet_named_twice"] = twice
     if dated:
         result["spread_beyond_lookback"] = sum(_spread(st, articles) for st in stories)
     return result
@@ -119,8 +160,28 @@ def _share(count: int, of: list[str]) -> float:
 
 
 def _twice(story: dict[str, Any]) -> bool:
-    others = [s.get("source") for s in story.get("sources", [])[1:]]
-    return len(others) != len(set(others))
+    """The story's outlets as its credit line names them (lead, then the others, each
+    meant once) hold one name twice."""
+    credit = attribution(story_from_dict(_storable(story)), cap=None)
+    named = [credit.lead.source] if credit.lead is not None else []
+    named += [link.source for link in credit.others]
+    return _repeats_outlet([n for n in named if n])
+
+
+def _storable(story: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "", "headline": "", "summary": "", "sources": [], **story}
+
+
+def _credit_lines(text_part: str) -> list[list[str]]:
+    """The outlets of each "Also reported by:" line of a plain-text part."""
+    return [
+        [name.strip() for name in match.group(1).split(", ") if name.strip()]
+        for match in ALSO_REPORTED.finditer(text_part)
+    ]
+
+
+def _repeats_outlet(names: list[str]) -> bool:
+    return len(names) != len(set(names))
 
 
 def _told(story: dict[str, Any], articles: dict[str, dict[str, Any]]) -> str:
@@ -131,9 +192,30 @@ def _told(story: dict[str, Any], articles: dict[str, dict[str, Any]]) -> str:
 
 
 def _unsupported(story: dict[str, Any], articles: dict[str, dict[str, Any]]) -> bool:
-    told = _told(story, articles)
-    known = {n.replace(",", "") for n in NUMBER.findall(told)}
-    return any(n.replace(",", "") not in known for n in NUMBER.findall(story["headline"]))
+    """A number of the headline is in neither the summary nor the reports (title and
+    text) its sentences come from. A story without a summary has nothing to disagree."""
+    summary = story.get("summary") or ""
+    if not summary:
+        return False
+    used = _used_reports(summary, [articles.get(i, {}) for i in story["articles"]])
+    known = {_number(n) for n in NUMBER.findall(" ".join([summary, *used]))}
+    return any(_number(n) not in known for n in NUMBER.findall(story["headline"]))
+
+
+def _used_reports(summary: str, reports: list[dict[str, Any]]) -> list[str]:
+    """The reports (title and text) that hold a sentence of ``summary``."""
+    wanted = [" ".join(WORD.findall(s.lower())) for s in sentences(summary)]
+    used = []
+    for report in reports:
+        told = f"{report.get('title') or ''}\n{report.get('text') or ''}"
+        flat = " ".join(WORD.findall(told.lower()))
+        if any(w and w in flat for w in wanted):
+            used.append(told)
+    return used
+
+
+def _number(text: str) -> str:
+    return text.replace(",", "")
 
 
 def _spread(story: dict[str, Any], articles: dict[str, dict[str, Any]]) -> bool:
@@ -151,9 +233,12 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-def sample_edition(out: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The shipped samples collected and built as the default config does (capped),
-    with the stored articles as the checks' input."""
+Checked = tuple[dict[str, Any], dict[str, dict[str, Any]], str | None]
+
+
+def sample_edition(out: Path) -> Checked:
+    """The shipped samples collected and built as the default config does (capped):
+    the edition, the stored articles as the checks' input, the email's text part."""
     with tempfile.TemporaryDirectory() as tmp:
         for folder in ("config", "samples"):
             shutil.copytree(ROOT / folder, Path(tmp) / folder)
@@ -164,14 +249,20 @@ def sample_edition(out: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]
             [*digest, "collect", "--config", str(config)], check=True, env=env, capture_output=True
         )
         edition_path = out / "sample.edition.json"
+        text_path = out / "sample.edition.txt"
         subprocess.run(
-            [*digest, "build", "--config", str(config), "--out", str(edition_path)],
+            [
+                *digest,
+                "build",
+                *("--config", str(config), "--out", str(edition_path)),
+                *("--text", str(text_path)),
+            ],
             check=True,
             env=env,
             capture_output=True,
         )
         articles = _stored_articles(Path(tmp) / "var" / "digest.db")
-    return json.loads(edition_path.read_text()), articles
+    return json.loads(edition_path.read_text()), articles, text_path.read_text()
 
 
 def _stored_articles(database: Path) -> dict[str, dict[str, Any]]:
@@ -191,16 +282,17 @@ def run_all(
     from benchmarks.eval import read_jsonl
 
     found: dict[str, dict[str, float]] = {}
-    editions: list[tuple[str, dict[str, Any], dict[str, dict[str, Any]]]] = []
+    editions: list[tuple[str, Checked]] = []
     for key, value in held_out.items():
         if key == "chosen" or not key.endswith(("/stories", "/topics")):
             continue
         name = key.partition("/")[0]
         for h, path in enumerate(value["editions"]):
             inputs = {row["id"]: row for row in read_jsonl(halves[name][h]["input"])}
-            editions.append((f"{name}.half{h}", json.loads(Path(path).read_text()), inputs))
-    editions.append(("sample", *sample_edition(out)))
-    for label, edition, articles in editions:
-        for name, value in check(edition, articles).items():
+            edition = json.loads(Path(path).read_text())
+            editions.append((f"{name}.half{h}", (edition, inputs, None)))
+    editions.append(("sample", sample_edition(out)))
+    for label, checked in editions:
+        for name, value in check(*checked).items():
             found.setdefault(name, {})[label] = value
     return found
