@@ -29,6 +29,8 @@ class Lexicon:
     teaser: str  # clickbait phrasing
     site_words: frozenset[str]  # small words in outlets' names ("The", "of")
     not_labels: frozenset[str]  # words in every kind of story, never a subject
+    # Counts that open a sentence bare when no noun follows ("Two voted for ...").
+    counts: frozenset[str] = frozenset()
 
 
 def _words(text: str) -> frozenset[str]:
@@ -65,6 +67,9 @@ ENGLISH = Lexicon(
         "today yesterday week weeks year years month months day days time times "
         f"{_DAYS_EN} {_MONTHS_EN} new"
     ),
+    counts=_words(
+        "one two three four five six seven eight nine ten eleven twelve both dozens hundreds"
+    ),
 )
 
 SPANISH = Lexicon(
@@ -96,6 +101,7 @@ SPANISH = Lexicon(
         "dijo dice según afirmó informó hoy ayer semana semanas año años mes meses día "
         "días nuevo nueva efe agencia noticias"
     ),
+    counts=_words("dos tres cuatro cinco seis siete ocho nueve diez ambos ambas"),
 )
 
 PORTUGUESE = Lexicon(
@@ -123,6 +129,7 @@ PORTUGUESE = Lexicon(
         "disse diz segundo afirmou informou hoje ontem semana semanas ano anos mês "
         "meses dia dias novo nova agência notícias"
     ),
+    counts=_words("dois duas três quatro cinco seis sete oito nove dez ambos ambas"),
 )
 
 FRENCH = Lexicon(
@@ -149,6 +156,7 @@ FRENCH = Lexicon(
         "dit selon affirmé déclaré aujourd'hui hier semaine semaines an ans année "
         "années mois jour jours nouveau nouvelle afp agence"
     ),
+    counts=_words("deux trois quatre cinq six sept huit neuf dix"),
 )
 
 GERMAN = Lexicon(
@@ -174,6 +182,7 @@ GERMAN = Lexicon(
         "sagte sagt laut erklärte heute gestern woche wochen jahr jahre jahren monat "
         "monate tag tage tagen neue neuen neuer dpa agentur"
     ),
+    counts=_words("zwei drei vier fünf sechs sieben acht neun zehn beide"),
 )
 
 ITALIAN = Lexicon(
@@ -200,6 +209,7 @@ ITALIAN = Lexicon(
         "detto secondo ha oggi ieri settimana settimane anno anni mese mesi giorno "
         "giorni nuovo nuova ansa agenzia"
     ),
+    counts=_words("due tre quattro cinque sei sette otto nove dieci entrambi"),
 )
 
 LEXICONS = {

@@ -37,6 +37,7 @@ class Profile:
     stop_words: frozenset[str]
     abbreviations: frozenset[str]
     leaning: frozenset[str]  # openers that point back at an unseen sentence
+    counts: frozenset[str]  # number words: "Two voted ..." leans back, "Two men" does not
     not_labels: frozenset[str]  # never a section label
     site_words: frozenset[str]  # small words of outlets' names
     words: re.Pattern[str]  # the words of lower-cased text (summaries)
@@ -118,6 +119,7 @@ def _english() -> Profile:
         stop_words=stop_words(ENGLISH),
         abbreviations=words.abbreviations,
         leaning=words.leaning,
+        counts=words.counts,
         not_labels=words.not_labels,
         site_words=words.site_words,
         words=re.compile(r"[a-z0-9]+(?:'[a-z]+)?"),
@@ -158,6 +160,7 @@ def _other(language: str, lexicon: Lexicon | None) -> Profile:
         stop_words=stop_words(language),
         abbreviations=own.abbreviations,
         leaning=own.leaning,
+        counts=own.counts,
         not_labels=own.not_labels | _calendar(language),
         site_words=english.site_words | own.site_words,
         words=re.compile(r"[^\W_]+"),

@@ -5,8 +5,11 @@ centroid over every sentence of every member article) with a bonus for lead
 position. A sentence adds to the summary only what the chosen ones do not say
 already: one whose content words are mostly covered by them (the same facts in
 another outlet's words) is skipped. The chosen ones keep their reading order, and
-the summary never opens with a sentence that leans on one the reader has not seen
-("He said ...", "But ...", "Thalberg said ..." with Thalberg not introduced).
+no sentence leans on one the reader has not seen: a sentence that opens with a
+pronoun, a connective or a bare count ("He said ...", "But ...", "Two voted ...")
+comes right after the sentence it follows in its report or not at all, and one
+that opens on a person's surname ("Thalberg said ...") only once the headline or
+an earlier sentence named them.
 Deterministic, no model.
 """
 
@@ -47,7 +50,8 @@ class _Candidate:
     article: int
     position: int
     length: int
-    leaning: bool  # opens by pointing back: cannot open the summary
+    leaning: bool  # opens by pointing back: needs the sentence before it in its report
+    named: str | None  # opens on this surname ("Thalberg said"): needs them introduced
 
 
 def summarise(
@@ -65,14 +69,10 @@ def summarise(
     if not candidates:
         return ""
     ranked = _ranked(candidates, lead_weight)
-    chosen = _choose(ranked, budget_words, redundancy)
-    chosen.sort(key=lambda c: (c.article, c.position))
-    while chosen and chosen[0].leaning:
-        # Its antecedent is not in the summary: drop it, and open with the best
-        # sentence that stands on its own when there is no other.
-        chosen.pop(0)
+    chosen = _choose(ranked, budget_words, redundancy, articles[0].title)
     if not chosen:
-        opener = next((c for c in ranked if not c.leaning), None)
+        # Every sentence leans on another: open with the best one that stands alone.
+        opener = next((c for c in ranked if _coherent([c], articles[0].title)), None)
         chosen = [opener] if opener is not None else []
     return " ".join(c.text for c in chosen)
 
@@ -92,8 +92,11 @@ def _ranked(candidates: list[_Candidate], lead_weight: float) -> list[_Candidate
     return sorted(candidates, key=lambda c: (-score(c), c.article, c.position))
 
 
-def _choose(ranked: list[_Candidate], budget_words: int, redundancy: float) -> list[_Candidate]:
-    """The best sentences that fit the budget and each say something new."""
+def _choose(
+    ranked: list[_Candidate], budget_words: int, redundancy: float, headline: str
+) -> list[_Candidate]:
+    """The best sentences that fit the budget, each say something new and, in reading
+    order, lean on nothing the reader has not seen."""
     chosen: list[_Candidate] = []
     covered: set[str] = set()
     used = 0
@@ -104,12 +107,43 @@ def _choose(ranked: list[_Candidate], budget_words: int, redundancy: float) -> l
             continue
         if _says_again(candidate, chosen, covered, redundancy):
             continue
-        chosen.append(candidate)
+        trial = _reading_order([*chosen, candidate])
+        if not _coherent(trial, headline):
+            continue  # its antecedent is not in the summary: dropped
+        chosen = trial
         covered |= candidate.words
         used += candidate.length
         if used >= budget_words * 0.8:
             break
     return chosen
+
+
+def _reading_order(chosen: list[_Candidate]) -> list[_Candidate]:
+    """Each report's sentences together in their order; the report whose sentence
+    comes earliest in it goes first (a lead before another report's background),
+    the headline's report first on a tie."""
+    start: dict[int, int] = {}
+    for c in chosen:
+        start[c.article] = min(start.get(c.article, c.position), c.position)
+    return sorted(chosen, key=lambda c: (start[c.article], c.article, c.position))
+
+
+def _coherent(summary: list[_Candidate], headline: str) -> bool:
+    """In this order (reading order), every sentence that leans back follows its
+    antecedent, and every surname it opens on was met before."""
+    told = headline
+    for index, sentence in enumerate(summary):
+        if sentence.leaning:
+            before = summary[index - 1] if index else None
+            if before is None or (before.article, before.position + 1) != (
+                sentence.article,
+                sentence.position,
+            ):
+                return False
+        if sentence.named is not None and sentence.named not in told:
+            return False
+        told += " " + sentence.text
+    return True
 
 
 def _says_again(
@@ -141,8 +175,9 @@ def _candidates(articles: Sequence[Article], rules: Profile) -> list[_Candidate]
             words = frozenset(
                 w for w in rules.words.findall(sentence.lower()) if w not in rules.stop_words
             )
-            leaning = _leans_back(sentence, articles[0].title, people, rules)
-            out.append(_Candidate(sentence, words, a_index, position, length, leaning))
+            leaning = _leans_back(sentence, rules)
+            named = _named(sentence, people, rules)
+            out.append(_Candidate(sentence, words, a_index, position, length, leaning, named))
             position += 1
     return out
 
@@ -165,14 +200,27 @@ def _surnames(articles: Sequence[Article], rules: Profile) -> frozenset[str]:
     )
 
 
-def _leans_back(sentence: str, title: str, people: frozenset[str], rules: Profile) -> bool:
-    """Opens with a pronoun or connective, a bare number, or a person the reader has
-    not met ("Thalberg said ..." where the lead's headline does not name Thalberg)."""
-    first = rules.words.findall(sentence[:40].lower())[:1]
+def _leans_back(sentence: str, rules: Profile) -> bool:
+    """Opens with a pronoun or connective, a bare number, or a count with nothing
+    counted ("Two voted for ...", "Three of them ...")."""
+    first = rules.words.findall(sentence[:60].lower())[:2]
     if (first and first[0] in rules.leaning) or sentence[:1].isdigit():
         return True
+    if len(first) < 2 or first[0] not in rules.counts:
+        return False
+    after = first[1]
+    return (
+        after in rules.stop_words
+        or (rules.english and after.endswith("ed"))
+        or rules.reported.match(f"Someone {after}") is not None  # "Two said ..."
+    )
+
+
+def _named(sentence: str, people: frozenset[str], rules: Profile) -> str | None:
+    """The person's surname the sentence opens on ("Thalberg said ..."), when the
+    reports introduce them with a first name (an organisation never is)."""
     named = rules.reported.match(sentence)
-    return bool(named and named.group(1) in people and named.group(1) not in title)
+    return named.group(1) if named and named.group(1) in people else None
 
 
 def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
