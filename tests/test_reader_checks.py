@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from email.message import EmailMessage
+from itertools import pairwise
 from pathlib import Path
 
 from digest.cleaning.articles import clean
@@ -204,3 +205,59 @@ def test_an_article_from_a_folder_names_its_outlet_not_the_folder(tmp_path: Path
     )
     outlets = sorted(clean(d).outlet_name for d in FolderSource("Saved articles", tmp_path).fetch())
     assert outlets == ["Harbour Weekly", "Saved articles", "The Harbour Times"]
+
+
+def test_no_sentence_of_a_summary_leans_on_one_the_reader_never_saw() -> None:
+    council = make_article(
+        "a1",
+        title="Port Alder council approves tram extension",
+        text="Port Alder city council approved the Line 3 tram extension on Wednesday evening. "
+        "The extension will cost 186 million crowns and add six new stops to the line. "
+        "Councillor Anna Thalberg of the opposition spoke against the plan in the debate.",
+    )
+    mayor = make_article(
+        "a2",
+        source="Ledger",
+        title="Mayor welcomes tram vote",
+        text="The tram extension to Fenwick Heights won the council vote after a long debate. "
+        "She said the tram extension was the most important vote of the decade for the city. "
+        "Thalberg said the tram extension would cost far more than the council has budgeted. "
+        "Two voted against the tram extension and asked for a review of its costs first.",
+    )
+    reports = [" ".join(a.text.split()) for a in (council, mayor)]
+    for words in (40, 60, 90):
+        parts = _sentences(summarise([council, mayor], budget_words=words))
+        assert parts and not parts[0].startswith(("She ", "Thalberg ", "Two "))
+        for before, sentence in pairwise(parts):
+            if sentence.startswith(("She ", "Two ")):  # right after its antecedent
+                assert any(f"{before} {sentence}" in report for report in reports), parts
+            if sentence.startswith("Thalberg "):
+                assert "Anna Thalberg" in " ".join(parts[: parts.index(sentence)]), parts
+
+
+def test_a_count_that_counts_something_may_open_a_summary() -> None:
+    text = "Two ferries were cancelled on Friday as the storm reached the coast at noon."
+    assert summarise([make_article(text=text, title="Ferries cancelled")], 60).startswith("Two")
+
+
+def test_the_headline_agrees_with_the_summary_on_its_figures() -> None:
+    old = make_article(
+        "a1",
+        source="Ledger",
+        title="Border agents made 212,000 arrests in July, a 21-year record",
+        text="Summer crossings at the southern border rose again in a month of heat and storms.",
+    )
+    new = make_article(
+        "a2",
+        source="Civic Wire",
+        title="Border arrests rise in July",
+        text="Border agents made about 200,000 arrests at the southern border in July, "
+        "according to new figures released on Thursday by the customs agency.",
+    )
+    outcome = FollowUp([old, new])
+    from digest.summarise.story import story_summary
+
+    summary = story_summary(outcome, 60)
+    story = make_story(outcome, summary, FIXED_NOW.timestamp(), None)
+    assert "200,000" in summary
+    assert story.headline == "Border arrests rise in July"

@@ -4,6 +4,11 @@ of the outlet's name and of tags such as "| Live updates" or "WATCH:".
 Informative means: says who and what (content words, names, numbers), is a
 statement rather than a question or a teaser. The lead article's headline wins
 ties, since the lead is the story's most central telling.
+
+Headline and summary tell one report: once the summary is written, the headline
+is the most informative of the reports its sentences come from, and one whose
+figures the summary or those reports bear out ("212,000 migrants" over a summary
+that says "about 200,000 arrests" is another week's report).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from digest.models import Article
 # Tags ("LIVE:", "| Live updates"), teasers and the words of a headline are the
 # language's (``digest.language.profiles``); the separators are everyone's.
 _SEPARATORS = (" | ", " – ", " — ", " - ", " :: ", " · ")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 
 
 def clean_headline(title: str, source: str | None = None, language: str = ENGLISH) -> str:
@@ -86,22 +92,25 @@ def informativeness(headline: str, language: str = ENGLISH) -> float:
 LEAD_BONUS = 1.0
 
 
-def choose_headline(members: Sequence[Article], language: str = ENGLISH) -> str:
+def choose_headline(members: Sequence[Article], language: str = ENGLISH, summary: str = "") -> str:
     """The most informative cleaned member headline (lead first on ties), read in the
-    members' language (their own tag, else ``language``)."""
+    members' language (their own tag, else ``language``); with a ``summary``, among
+    the reports it comes from whose figures it bears out (see the module docstring)."""
     if not members:
         return ""
     language = article_language(members[0], language)
-    index = headline_article(members, language)
+    index = headline_article(members, language, summary)
     lead = members[index]
     return clean_headline(lead.title, lead.source, language) or members[0].title
 
 
-def headline_article(members: Sequence[Article], language: str = ENGLISH) -> int:
-    """Which member's headline heads the story: the summary starts from its facts, so
-    headline and summary tell the same report."""
+def headline_article(members: Sequence[Article], language: str = ENGLISH, summary: str = "") -> int:
+    """Which member's headline heads the story: before the summary is written, the
+    most informative (the summary starts from its facts); after, the most informative
+    that agrees with the summary."""
     best, best_score = 0, float("-inf")
-    for index, article in enumerate(members):
+    for index in _agreeing(members, summary):
+        article = members[index]
         headline = clean_headline(article.title, article.source, language)
         if not headline:
             continue
@@ -109,3 +118,28 @@ def headline_article(members: Sequence[Article], language: str = ENGLISH) -> int
         if score > best_score:
             best, best_score = index, score
     return best
+
+
+def _agreeing(members: Sequence[Article], summary: str) -> list[int]:
+    """The members whose headline may head ``summary``: the reports it was taken
+    from, those of them whose headline figures it or they bear out first; every
+    member when none qualifies (no summary, or one not taken from the reports)."""
+    everyone = list(range(len(members)))
+    sentences = [s for s in _flat(summary).split(". ") if len(s) > 20]
+    texts = [_flat(a.text) for a in members]
+    used = [i for i in everyone if any(s in texts[i] for s in sentences)]
+    if not used:
+        return everyone
+    known = {
+        n.replace(",", "") for n in _NUMBER.findall(" ".join([summary, *(texts[i] for i in used)]))
+    }
+    agreeing = [
+        i
+        for i in used
+        if all(n.replace(",", "") in known for n in _NUMBER.findall(members[i].title))
+    ]
+    return agreeing or used
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())

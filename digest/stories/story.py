@@ -36,7 +36,7 @@ def make_story(
     ranking = story_ranking(tellings, now_ts, weights)
     return Story(
         id=story_id(tellings),
-        headline=choose_headline(tellings, outcome.language),
+        headline=choose_headline(tellings, outcome.language, summary),
         summary=summary,
         articles=tuple(StoryLink(a.id, a.outlet_name, a.title, a.url) for a in tellings),
         score=ranking.total,
