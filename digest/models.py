@@ -35,6 +35,9 @@ class RawDocument:
     # The outlet, when the source knows it better than the page: a feed's configured
     # name, a saved newsletter's sender. Else the page's site name, else its domain.
     outlet: str | None = None
+    # A folder's name is its owner's ("Saved articles"), never a publisher's: when the
+    # document names none, its outlet is not known rather than the source's name.
+    source_is_outlet: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,12 +56,15 @@ class Article:
     image: str | None = None
     language: str | None = None
     guid: str | None = None  # the feed item's id: its identity within its source
-    outlet: str | None = None  # who published it, when not the source's name
+    # Who published it: None when it is the source's name, "" when not known (a saved
+    # file that names no publisher).
+    outlet: str | None = None
 
     @property
     def outlet_name(self) -> str:
-        """The name readers see: the publisher, else the source's name."""
-        return self.outlet or self.source
+        """The name readers see: the publisher, else the source's name ("" when the
+        publisher is not known: a story's credits leave it out)."""
+        return self.source if self.outlet is None else self.outlet
 
     @property
     def paragraphs(self) -> list[str]:

@@ -203,8 +203,29 @@ def test_an_article_from_a_folder_names_its_outlet_not_the_folder(tmp_path: Path
     (tmp_path / "note.txt").write_text(
         "Ferry notes\n\nThe ferry runs four times a day from Monday on."
     )
-    outlets = sorted(clean(d).outlet_name for d in FolderSource("Saved articles", tmp_path).fetch())
-    assert outlets == ["Harbour Weekly", "Saved articles", "The Harbour Times"]
+    (tmp_path / "wire.txt").write_text(
+        "Ferry order\n\nCALDMOOR (Civic Wire) - The yard won the order for three ferries on "
+        "Thursday, the company said. (CW)"
+    )
+    found = {d.origin.rpartition("/")[2]: clean(d) for d in FolderSource("Saved", tmp_path).fetch()}
+    outlets = {name: article.outlet_name for name, article in found.items()}
+    # The page's og:site_name, the newsletter's sender, the wire copy's dateline; a
+    # note that names no publisher has none (never the folder's name).
+    assert outlets == {
+        "saved.html": "The Harbour Times",
+        "weekly.eml": "Harbour Weekly",
+        "wire.txt": "Civic Wire",
+        "note.txt": "",
+    }
+    story = make_story(
+        FollowUp([found["note.txt"], found["saved.html"], found["wire.txt"]]),
+        "",
+        FIXED_NOW.timestamp(),
+        None,
+    )
+    credit = attribution(story)
+    assert credit.lead is not None and credit.lead.source == "The Harbour Times"
+    assert [link.source for link in credit.others] == ["Civic Wire"]
 
 
 def test_no_sentence_of_a_summary_leans_on_one_the_reader_never_saw() -> None:

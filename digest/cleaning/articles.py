@@ -121,12 +121,18 @@ def clean(document: RawDocument) -> Article:
 
 
 def _outlet(document: RawDocument, found: Extracted, url: str | None) -> str | None:
-    """Who published it: what the source knows, the page's site name, the domain."""
+    """Who published it: what the source knows, the page's site name (``og:site_name``
+    and publisher metadata), the domain; for a document of a source that is no outlet
+    (a folder), also the text's own credit ("CALDMOOR (Civic Wire) -", a closing
+    "Reuters"), else "" (not known) rather than the source's name."""
     named = one_line(document.outlet or found.site or "")
     if not named and url:
         named = urlsplit(url).hostname or ""
         named = named.removeprefix("www.")
-    return cut_at_word(named, MAX_OUTLET) or None
+    if not named and not document.source_is_outlet:
+        named = one_line(found.credit or "")
+    named = cut_at_word(named, MAX_OUTLET)
+    return named or (None if document.source_is_outlet else "")
 
 
 def capped(article: Article) -> Article:

@@ -12,6 +12,10 @@ from digest.cleaning.text import Extracted, is_boilerplate, norm, one_line
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]」』]*$")
 # A trailing agency credit after the last sentence: "... their lifting. EFE", "(Reuters)".
 _CREDIT = re.compile(r"(?<=[.!?\"”’])\s+(\(?[A-Z][A-Za-z&]*(?:[ /-][A-Z][A-Za-z&]*){0,2}\)?)\s*$")
+# A dateline naming the agency: "CALDMOOR (Civic Wire) - ", "LONDON, Nov 25 (Reuters) -".
+_DATELINE_CREDIT = re.compile(
+    r"^[A-Z][A-Z .'-]{2,40}(?:,[^()]{1,20})?\s*\(([A-Z][A-Za-z&]*(?: [A-Z][A-Za-z&]*){0,3})\)\s*[-–—]"
+)
 
 
 def clean_scraped_text(text: str, title: str | None = None, url: str | None = None) -> Extracted:
@@ -48,6 +52,9 @@ def clean_scraped_text(text: str, title: str | None = None, url: str | None = No
         if match and len(match.group(1)) <= 24:
             credit = match.group(1).strip("()")
             body[-1] = body[-1][: match.start()].rstrip()
+        # The dateline names the agency in full where a closing credit may abbreviate it.
+        dateline = _DATELINE_CREDIT.match(body[0])
+        credit = dateline.group(1) if dateline else credit
     return Extracted(title=title, text="\n\n".join(body), credit=credit)
 
 

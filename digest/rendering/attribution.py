@@ -1,6 +1,8 @@
 """Who reported a story, as the email and the web version name them: the lead's
 outlet, then each other outlet once (the one with more tellings first, then in the
-story's order), capped in the email with "and N more"; the web version lists all."""
+story's order), capped in the email with "and N more"; the web version lists all.
+A telling whose outlet is not known (a saved file that names none) is not credited,
+and the first telling with a known outlet leads."""
 
 from __future__ import annotations
 
@@ -20,12 +22,13 @@ class Attribution:
 
 def attribution(story: Story, cap: int | None = OUTLETS_SHOWN) -> Attribution:
     """``story``'s outlets, each once; ``cap`` None lists every one."""
-    if not story.articles:
+    known = [link for link in story.articles if link.source]
+    if not known:
         return Attribution(None, (), 0)
-    lead = story.articles[0]
+    lead = known[0]
     first: dict[str, StoryLink] = {}
     tellings: dict[str, int] = {}
-    for link in story.articles[1:]:
+    for link in known[1:]:
         if link.source == lead.source:
             continue
         first.setdefault(link.source, link)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from digest.cleaning.text import NOT_XML_TEXT, cut_at_word, one_line
 from digest.models import Edition
+from digest.rendering.attribution import attribution
 from digest.rendering.renderer import Renderer
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -82,7 +83,12 @@ def edition_feed(
                 url=url,
                 title=_text(edition.subject or f"{edition.title} {edition.period}"),
                 published=edition.built_at.astimezone(UTC),
-                content_html=NOT_XML_TEXT.sub("", template.render(edition=edition, web_url=url)),
+                content_html=NOT_XML_TEXT.sub(
+                    "",
+                    template.render(
+                        edition=edition, web_url=url, outlets=lambda s: attribution(s, None)
+                    ),
+                ),
             )
         )
     return Feed(

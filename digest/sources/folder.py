@@ -75,6 +75,7 @@ class FolderSource:
                     topic_hint=self.topic,
                     origin=str(file),
                     language=self.language,
+                    source_is_outlet=False,
                 )
             )
         return documents
@@ -107,6 +108,7 @@ def _email(
         origin=str(file),
         language=language,
         outlet=_sender(message),
+        source_is_outlet=False,
     )
 
 
