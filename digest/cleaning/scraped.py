@@ -14,7 +14,8 @@ _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]」』]*$")
 _CREDIT = re.compile(r"(?<=[.!?\"”’])\s+(\(?[A-Z][A-Za-z&]*(?:[ /-][A-Z][A-Za-z&]*){0,2}\)?)\s*$")
 # A dateline naming the agency: "CALDMOOR (Civic Wire) - ", "LONDON, Nov 25 (Reuters) -".
 _DATELINE_CREDIT = re.compile(
-    r"^[A-Z][A-Z .'-]{2,40}(?:,[^()]{1,20})?\s*\(([A-Z][A-Za-z&]*(?: [A-Z][A-Za-z&]*){0,3})\)\s*[-–—]"
+    r"^[A-Z][A-Z .'-]{2,40}(?:,[^()]{1,20})?\s*"
+    r"\(([A-Z][A-Za-z&]*(?: [A-Z][A-Za-z&]*){0,3})\)\s*[-–—]"
 )
 
 
