@@ -34,8 +34,17 @@ from digest.language.sentences import split_sentences
             "The meeting ended at 5 p.m. on Friday. Nobody spoke to the press.",
             ["The meeting ended at 5 p.m. on Friday.", "Nobody spoke to the press."],
         ),
+        (
+            "The champion lost the No. 1 spot on Monday. Asked if he would retire, he said no. "
+            "Nos. 3 and 4 both won.",
+            [
+                "The champion lost the No. 1 spot on Monday.",
+                "Asked if he would retire, he said no.",
+                "Nos. 3 and 4 both won.",
+            ],
+        ),
     ],
-    ids=["mr-dr", "u.s.", "jan", "mrs-prof-gov", "inc", "p.m."],
+    ids=["mr-dr", "u.s.", "jan", "mrs-prof-gov", "inc", "p.m.", "no.-before-a-number"],
 )
 def test_abbreviations_do_not_end_a_sentence(text: str, expected: list[str]) -> None:
     assert split_sentences(text) == expected

@@ -31,6 +31,8 @@ class Lexicon:
     not_labels: frozenset[str]  # words in every kind of story, never a subject
     # Counts that open a sentence bare when no noun follows ("Two voted for ...").
     counts: frozenset[str] = frozenset()
+    # Abbreviations only before a number: "No. 1", "Nos. 3 and 4" (else "... said no.").
+    numbered: frozenset[str] = frozenset()
 
 
 def _words(text: str) -> frozenset[str]:
@@ -70,6 +72,7 @@ ENGLISH = Lexicon(
     counts=_words(
         "one two three four five six seven eight nine ten eleven twelve both dozens hundreds"
     ),
+    numbered=_words("no nos"),
 )
 
 SPANISH = Lexicon(

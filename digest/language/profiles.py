@@ -36,6 +36,7 @@ class Profile:
     language: str
     stop_words: frozenset[str]
     abbreviations: frozenset[str]
+    numbered: frozenset[str]  # abbreviations before a number only: "no" in "No. 1"
     leaning: frozenset[str]  # openers that point back at an unseen sentence
     counts: frozenset[str]  # number words: "Two voted ..." leans back, "Two men" does not
     not_labels: frozenset[str]  # never a section label
@@ -118,6 +119,7 @@ def _english() -> Profile:
         language=ENGLISH,
         stop_words=stop_words(ENGLISH),
         abbreviations=words.abbreviations,
+        numbered=words.numbered,
         leaning=words.leaning,
         counts=words.counts,
         not_labels=words.not_labels,
@@ -159,6 +161,7 @@ def _other(language: str, lexicon: Lexicon | None) -> Profile:
         language=language,
         stop_words=stop_words(language),
         abbreviations=own.abbreviations,
+        numbered=own.numbered,
         leaning=own.leaning,
         counts=own.counts,
         not_labels=own.not_labels | _calendar(language),

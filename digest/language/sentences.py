@@ -36,7 +36,7 @@ def _split_paragraph(paragraph: str, rules: Profile) -> list[str]:
         if (
             match.group(1) == "."
             and not match.group(2)
-            and _is_abbreviation(paragraph[start : match.start(1)], rules)
+            and _is_abbreviation(paragraph[start : match.start(1)], rules, paragraph[match.end() :])
         ):
             continue
         sentence = paragraph[start:end].strip()
@@ -49,11 +49,11 @@ def _split_paragraph(paragraph: str, rules: Profile) -> list[str]:
     return sentences
 
 
-def _is_abbreviation(before: str, rules: Profile) -> bool:
+def _is_abbreviation(before: str, rules: Profile, after: str = "") -> bool:
     word = before.rsplit(" ", 1)[-1].lstrip(rules.opening).lower()
     if not word:
         return False
-    if word in rules.abbreviations:
+    if word in rules.abbreviations or (word in rules.numbered and after[:1].isdigit()):
         return True
     # Initials and dotted acronyms: "J.", "U.S", "a.m"
     return bool(rules.initials.fullmatch(word))
