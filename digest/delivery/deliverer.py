@@ -23,7 +23,9 @@ back-off are left, the deliverer waits for the earliest, until the deadline.
 A run that finds rows left ``sending`` recovers them the same way: idempotent
 transports send them again; scheduled batches still ahead of their ``send_at`` are
 cancelled and released; anything else is ambiguous. Recovery runs under the
-edition's lease (``pipeline``), so the rows it finds belong to a process that died.
+edition's lease (``pipeline``) and takes only rows whose claimer is provably gone
+(``Ledger.abandoned``: its pid gone on this host, or its lease on the edition no
+longer held), never the live batch of another thread of this process.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from digest.delivery.mime import address_problem
 from digest.delivery.requests import CancelAndRetry, DeliveryPolicy, DeliveryReport, Requests
@@ -71,6 +73,7 @@ class Deliverer:
         policy: DeliveryPolicy | None = None,
         rng: random.Random | None = None,
         holder: str | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.ledger = ledger
         self.transport = transport
@@ -78,6 +81,7 @@ class Deliverer:
         self.sleep = sleep
         self.policy = policy = policy or DeliveryPolicy()
         self.holder = holder
+        self.wall_clock = wall_clock  # the time of leases, whatever ``clock`` says
         self._cancels = 0  # batches cancelled so far: each waits longer before a retry
         self.requests = Requests(
             ledger, transport, clock=clock, sleep=sleep, policy=policy, rng=rng or random.Random()
@@ -235,7 +239,8 @@ class Deliverer:
         except CancelAndRetry as why:
             self._cancel(batch_id, [c.delivery_id for c in claimed], str(why), report)
         except TransportAuthError:
-            self.ledger.mark([c.delivery_id for c in claimed], DeliveryState.PENDING, self.clock())
+            ids = [c.delivery_id for c in claimed]
+            self.ledger.mark(ids, DeliveryState.PENDING, self.clock(), batch_id=batch_id)
             raise
 
     def _unexpected(self, ids: list[int], exc: Exception, report: DeliveryReport) -> None:
@@ -260,7 +265,7 @@ class Deliverer:
         # Rows counted accepted in this batch were cancelled with it.
         self._cancels += 1
         retry_at = self.clock() + timedelta(seconds=self.requests.backoff(self._cancels))
-        released = self.ledger.release(ids, self.clock(), retry_at, f"resubmitted: {why}")
+        released = self.ledger.release(ids, self.clock(), retry_at, f"resubmitted: {why}", batch_id)
         report.requeued += released
         log.info("cancelled batch %s (%s); %d rows to resubmit", batch_id, why, released)
 
@@ -268,7 +273,7 @@ class Deliverer:
 
     def _recover(self, edition_id: int, report: DeliveryReport) -> None:
         now = self.clock()
-        for batch in self.ledger.in_flight(edition_id):
+        for batch in self.ledger.abandoned(edition_id, self.holder, self.wall_clock()):
             if self.transport.idempotent:
                 self.ledger.mark(list(batch.ids), DeliveryState.PENDING, now)
                 continue
