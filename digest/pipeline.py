@@ -352,7 +352,7 @@ def _recorded(
     busy: str = "skip",
 ) -> Iterator[None]:
     """The run in the run history: skipped (another process has the edition), failed
-    (a domain error, re-raised), held, expired, ok or partial."""
+    (an error, re-raised), held, expired, ok or partial."""
     run_id = c.store.runs.start(kind, name, None, c.clock(), timezone, holder=c.holder)
     try:
         yield
@@ -363,10 +363,9 @@ def _recorded(
         if busy == "raise":
             raise
         return
-    except DigestError as exc:
-        c.store.runs.finish(
-            run_id, "failed", c.clock(), error=str(exc), summary=run_summary(report)
-        )
+    except Exception as exc:  # recorded, never left "running" by a live process
+        error = str(exc) if isinstance(exc, DigestError) else f"{type(exc).__name__}: {exc}"
+        c.store.runs.finish(run_id, "failed", c.clock(), error=error, summary=run_summary(report))
         raise
     status = (
         "held"

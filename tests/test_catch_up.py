@@ -381,6 +381,22 @@ def test_a_run_of_a_live_process_is_never_closed(project: Path, clock: Clock) ->
     c.close()
 
 
+def test_a_run_that_ends_on_an_unexpected_error_is_recorded_failed(
+    project: Path, clock: Clock
+) -> None:
+    """Not left "running" by a live process (which nobody would close)."""
+
+    def broken(envelope: Envelope) -> None:
+        raise RuntimeError("a bug in a transport")
+
+    c = make_components(project, clock=clock, transport=MemoryTransport(broken, max_recipients=1))
+    with pytest.raises(RuntimeError):
+        pipeline.run(c, None, due=DUE)  # three batches in a row fail: the send stops
+    run = c.store.runs.recent(1)[0]
+    assert (run.status, run.error) == ("failed", "RuntimeError: a bug in a transport")
+    c.close()
+
+
 # -- the deadline ---------------------------------------------------------------------------
 
 

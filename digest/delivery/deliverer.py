@@ -25,7 +25,8 @@ transports send them again; scheduled batches still ahead of their ``send_at`` a
 cancelled and released; anything else is ambiguous. Recovery runs under the
 edition's lease (``pipeline``) and takes only rows whose claimer is provably gone
 (``Ledger.abandoned``: its pid gone on this host, or its lease on the edition no
-longer held), never the live batch of another thread of this process.
+longer held, or this process, whose batches being sent now are known), never the
+live batch of another process or of another thread of this one.
 """
 
 from __future__ import annotations
@@ -117,21 +118,25 @@ class Deliverer:
                 break
             send_at = self._send_at(due)
             batch_id = self._batch_id(send_at)
-            claimed = self.ledger.claim(
-                edition_id,
-                size,
-                batch_id,
-                self.clock(),
-                send_at,
-                holder=self.holder,
-                max_attempts=self.policy.max_attempts,
-            )
+            with self.ledger.sending(batch_id):  # live: no recovery of this process takes it
+                claimed = self.ledger.claim(
+                    edition_id,
+                    size,
+                    batch_id,
+                    self.clock(),
+                    send_at,
+                    holder=self.holder,
+                    max_attempts=self.policy.max_attempts,
+                )
+                if claimed:
+                    report.scheduled = report.scheduled or send_at is not None
+                    unexpected = self._guarded(
+                        claimed, batch_id, send_at, links, report, unexpected
+                    )
             if not claimed:
                 if self._wait_for_backoff(edition_id, deadline, should_stop):
                     continue
                 break
-            report.scheduled = report.scheduled or send_at is not None
-            unexpected = self._guarded(claimed, batch_id, send_at, links, report, unexpected)
             if on_progress:
                 on_progress(len(claimed))
         self._finish(edition_id, report, should_stop())

@@ -39,29 +39,35 @@ def abandoned(
     holder: str | None,
     now: datetime,
     gone: Callable[[str], bool],
+    live: frozenset[str] = frozenset(),
 ) -> list[InFlight]:
     """Rows left ``sending`` whose claimer is provably gone, by batch: claimed by
     nobody known, or by another process whose pid is gone on this host (``gone``) or
     which no longer holds the edition's lease at ``now`` (it expired, or was taken
-    over: such a process stops between batches). Rows of ``holder`` (this process:
-    another thread, a local-time group) and of the live lease holder are left alone."""
+    over: such a process stops between batches). Rows of the live lease holder are
+    left alone, and those of ``holder`` (this process) in a batch it is sending now
+    (``live``: another thread, a local-time group); its other rows were left by a
+    send of this process that ended on an error, and are recovered."""
     with engine.connect() as conn:
         name = conn.scalar(select(editions.c.name).where(editions.c.id == edition_id))
-        live = conn.scalar(
+        leaseholder = conn.scalar(
             select(leases.c.holder).where(
                 leases.c.name == edition_lease_name(str(name)), leases.c.expires_at >= now
             )
         )
     dead: dict[str, bool] = {}
 
-    def left(claimer: str | None) -> bool:
+    def left(row: Any) -> bool:
+        claimer = row.claimed_by
         if claimer is None:
             return True
+        if claimer == holder:
+            return row.batch_id not in live
         if claimer not in dead:
-            dead[claimer] = claimer != holder and (claimer != live or gone(claimer))
+            dead[claimer] = claimer != leaseholder or gone(claimer)
         return dead[claimer]
 
-    return _batches([row for row in _sending(engine, edition_id) if left(row.claimed_by)])
+    return _batches([row for row in _sending(engine, edition_id) if left(row)])
 
 
 def _sending(engine: Engine, edition_id: int) -> list[Any]:

@@ -19,7 +19,9 @@ recovery takes only rows whose claimer is gone (:meth:`Ledger.abandoned`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,6 +50,21 @@ class Ledger:
     def __init__(self, engine: Engine, gone: Callable[[str], bool] = process_gone) -> None:
         self.engine = engine
         self.gone = gone  # whether a claimer's process is gone (on this host)
+        self._live: set[str] = set()  # batch ids this process is sending now, any thread
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def sending(self, batch_id: str) -> Iterator[None]:
+        """While inside, the claim ``batch_id`` is live in this process: recovery (by
+        another thread) leaves its rows alone; rows this process left ``sending``
+        outside such a claim (an error that escaped) are recovered like a dead one's."""
+        with self._lock:
+            self._live.add(batch_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._live.discard(batch_id)
 
     def enqueue(self, edition_id: int, now: datetime, timezone: str | None = None) -> int:
         """Add a pending row for every active subscriber of this edition (of
@@ -304,7 +321,9 @@ class Ledger:
     def abandoned(self, edition_id: int, holder: str | None, now: datetime) -> list[InFlight]:
         """Rows left ``sending`` by a claimer that is gone (``store.in_flight``), by
         batch; ``holder`` is this process, ``now`` the time of the leases."""
-        return abandoned(self.engine, edition_id, holder, now, self.gone)
+        with self._lock:
+            live = frozenset(self._live)
+        return abandoned(self.engine, edition_id, holder, now, self.gone, live)
 
     def counts(self, edition_id: int) -> dict[str, int]:
         return self.counts_of([edition_id]).get(edition_id, {})
