@@ -141,7 +141,7 @@ class Scenario:
                 if r.batch_id is None or r.batch_id not in self.server.cancelled
             }
 
-    def serve(self, timeout: float = 90) -> str:
+    def serve(self, timeout: float = 180) -> str:
         """``digest serve`` on a free port (stopped with the others); its base URL."""
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
@@ -177,14 +177,14 @@ class Scenario:
         return condition()
 
     def wait_for_requests(
-        self, n: int, process: subprocess.Popen[str], timeout: float = 90
+        self, n: int, process: subprocess.Popen[str], timeout: float = 180
     ) -> bool:
         """Until the stand-in has seen ``n`` mail sends (or the process ended)."""
         return self.wait_until(
             lambda: self.server.requests_count >= n or process.poll() is not None, timeout, 0.002
         )
 
-    def wait_ready(self, process: subprocess.Popen[str], timeout: float = 60) -> bool:
+    def wait_ready(self, process: subprocess.Popen[str], timeout: float = 180) -> bool:
         """Until a scheduler is up: active, or standing by."""
         ready = ("Scheduler started", "standing by")
         return self.wait_until(lambda: any(r in self.output(process) for r in ready), timeout, 0.05)

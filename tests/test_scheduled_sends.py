@@ -120,7 +120,7 @@ def test_a_paused_scheduler_loses_the_edition_and_its_late_answer_changes_nothin
     s = _scheduled(make_scenario, **settings) if mode == "scheduled" else make_scenario(**settings)
     s.server.delay = 0.5  # each request half a second in flight
     one, two = s.start("scheduler"), s.start("scheduler")
-    assert s.wait_until(lambda: any("standing by" in s.output(p) for p in (one, two)), 90, 0.1)
+    assert s.wait_until(lambda: any("standing by" in s.output(p) for p in (one, two)), 180, 0.1)
     standby, active = (one, two) if "standing by" in s.output(one) else (two, one)
     assert s.wait_for_requests(3, active)
     active.send_signal(signal.SIGSTOP)  # its fourth request has just reached the stand-in
@@ -136,7 +136,7 @@ def test_a_paused_scheduler_loses_the_edition_and_its_late_answer_changes_nothin
         )
         assert took_over, s.output(standby)
         if mode == "immediate":  # the paused one's batch: ambiguous while it sleeps
-            assert s.wait_until(lambda: any(r.state == "ambiguous" for r in s.rows()), 30, 0.1)
+            assert s.wait_until(lambda: any(r.state == "ambiguous" for r in s.rows()), 60, 0.1)
     finally:
         active.send_signal(signal.SIGCONT)
     assert active.wait(timeout=120) == 0, s.output(active)  # lost its leases: stopped

@@ -79,7 +79,7 @@ def test_a_crashed_scheduler_is_replaced_and_the_edition_finished(
     # Same host: the dead holder's leases are taken over at once; the batch that was in
     # flight is reported ambiguous (immediate mode), everyone else gets it once.
     assert s.wait_until(lambda: s.accepted() >= s.people - s.batch_size, 120, 0.2), s.output(second)
-    assert s.wait_until(lambda: not _pending(s), 60, 0.2)
+    assert s.wait_until(lambda: not _pending(s), 120, 0.2)
     # Monitoring while the new scheduler runs: delivered (the batch in flight at the kill
     # is ambiguous, not a problem before the alert grace), not overdue; the killed
     # scheduler's run is closed as interrupted, not left running.
@@ -104,7 +104,8 @@ def test_the_standby_takes_over_and_finishes_within_two_minutes(
     s = scenario
     s.server.delay = 0.3  # 20 requests: six seconds of sending, time to kill it mid-send
     one, two = s.start("scheduler"), s.start("scheduler")
-    assert s.wait_until(lambda: any("standing by" in s.output(p) for p in (one, two)), 60, 0.1), (
+    # Two processes starting on a loaded machine: generous, it is not what is measured.
+    assert s.wait_until(lambda: any("standing by" in s.output(p) for p in (one, two)), 180, 0.1), (
         s.output(one) + s.output(two)
     )
     standby, active = (one, two) if "standing by" in s.output(one) else (two, one)
@@ -114,7 +115,7 @@ def test_the_standby_takes_over_and_finishes_within_two_minutes(
     assert s.wait_until(lambda: s.accepted() >= s.people - s.batch_size, 120, 0.2), s.output(
         standby
     )
-    assert s.wait_until(lambda: not _pending(s), 60, 0.2)
+    assert s.wait_until(lambda: not _pending(s), 120, 0.2)
     assert time.monotonic() - killed_at < 120
     s.assert_exactly_once(ambiguous_allowed=s.batch_size)
 
@@ -172,7 +173,7 @@ def test_a_run_beside_a_live_one_says_who_holds_the_edition_and_exits_3(
     s = scenario
     s.server.delay = 1.0  # a slow send: the first holds the edition for twenty seconds
     first = s.start("run")
-    assert s.wait_until(lambda: s.server.requests_count > 0, 60, 0.01)
+    assert s.wait_until(lambda: s.server.requests_count > 0, 180, 0.01)
     second = s.run("send", "morning")
     assert second.returncode == 3, second.stdout + second.stderr
     assert "is being sent by" in second.stderr and "its lease runs until" in second.stderr
