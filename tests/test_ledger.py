@@ -182,7 +182,7 @@ def test_a_row_at_the_attempt_cap_is_not_claimed_and_gives_up(store: Store) -> N
     assert store.ledger.give_up(edition_id, 3, FIXED_NOW) == 2
     rows = store.ledger.rows(edition_id)
     assert {(r.state, r.attempts, r.error) for r in rows} == {
-        (DeliveryState.FAILED, 3, "gave up after 3 attempts")
+        (DeliveryState.FAILED, 3, "gave up after 3 attempts: again")  # the last error kept
     }
 
 

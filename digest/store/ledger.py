@@ -26,7 +26,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from digest.models import DeliveryState, Subscriber, SubscriberStatus
 from digest.store.in_flight import InFlight, abandoned, in_flight
@@ -221,20 +233,8 @@ class Ledger(LedgerReports):
         some of this edition: a batch that keeps failing while others go through
         likely holds a recipient the provider fails on, and halving it each time
         leaves that one alone and lets the others through."""
-        ready = or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
         with self.engine.begin() as conn:
-            candidates = conn.execute(
-                select(deliveries.c.id, deliveries.c.attempts)
-                .where(
-                    deliveries.c.edition_id == edition_id,
-                    deliveries.c.state == P,
-                    deliveries.c.attempts < max_attempts,
-                    ready,
-                )
-                .order_by(deliveries.c.attempts, deliveries.c.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
+            candidates = conn.execute(_claimable(edition_id, limit, now, max_attempts)).all()
             if not candidates:
                 return []
             tried = candidates[0].attempts
@@ -340,37 +340,6 @@ class Ledger(LedgerReports):
             and_(deliveries.c.batch_id == batch_id, deliveries.c.state.in_([S, A])), **values
         )
 
-    def unfinished(self, edition_id: int, max_attempts: int) -> int:
-        """Rows that may still go out: pending or in flight, or failed below the cap."""
-        query = select(func.count()).where(
-            deliveries.c.edition_id == edition_id,
-            or_(
-                deliveries.c.state.in_([P, S]),
-                and_(
-                    deliveries.c.state == DeliveryState.FAILED.value,
-                    deliveries.c.attempts < max_attempts,
-                ),
-            ),
-        )
-        with self.engine.connect() as conn:
-            return int(conn.scalar(query) or 0)
-
-    def missing(self, edition_id: int, timezone: str | None = None) -> int:
-        """Active subscribers (of ``timezone``) with no row for this edition yet."""
-        query = select(func.count()).where(
-            subscribers.c.status == SubscriberStatus.ACTIVE.value,
-            ~exists().where(
-                and_(
-                    deliveries.c.edition_id == edition_id,
-                    deliveries.c.email == subscribers.c.email,
-                )
-            ),
-        )
-        if timezone is not None:
-            query = query.where(subscribers.c.timezone == timezone)
-        with self.engine.connect() as conn:
-            return int(conn.scalar(query) or 0)
-
     def in_flight(self, edition_id: int) -> list[InFlight]:
         """Every row left ``sending``, by batch."""
         return in_flight(self.engine, edition_id)
@@ -394,6 +363,24 @@ def _provider_takes(conn: Any, edition_id: int) -> bool:
         deliveries.c.edition_id == edition_id, deliveries.c.state == A
     )
     return conn.execute(query.limit(1)).first() is not None
+
+
+def _claimable(edition_id: int, limit: int, now: datetime, max_attempts: int) -> Select[Any]:
+    """Pending rows of the edition not waiting in back-off and below the attempt cap,
+    the least tried first, locked for the claim (skipping rows another claim holds)."""
+    ready = or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
+    return (
+        select(deliveries.c.id, deliveries.c.attempts)
+        .where(
+            deliveries.c.edition_id == edition_id,
+            deliveries.c.state == P,
+            deliveries.c.attempts < max_attempts,
+            ready,
+        )
+        .order_by(deliveries.c.attempts, deliveries.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:
