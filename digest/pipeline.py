@@ -38,7 +38,7 @@ from digest.sources.collection import (
     record_success,
 )
 from digest.store.editions import StoredEdition
-from digest.store.leases import Heartbeat
+from digest.store.leases import Heartbeat, edition_lease_name
 from digest.store.runs import run_summary
 from digest.stories.story import make_story
 from digest.stories.updates import regroup
@@ -267,11 +267,6 @@ def send(
     )
 
 
-# An edition's lease lives this long unless renewed; its holder renews it every third
-# of that while it works, so a dead holder is noticed within it (at once on its host).
-EDITION_LEASE_TTL = timedelta(seconds=30)
-
-
 def run(
     c: Components,
     edition_name: str | None,
@@ -307,7 +302,7 @@ def run(
             due=due,
             timezone=timezone,
             deadline=deadline,
-            should_stop=lease.lost.is_set,
+            should_stop=lambda: not lease.held(),
         )
     return report
 
@@ -333,14 +328,17 @@ def send_stored(
             progress,
             due=due,
             retry_ambiguous=retry_ambiguous,
-            should_stop=lease.lost.is_set,
+            should_stop=lambda: not lease.held(),
         )
 
 
 @contextmanager
 def edition_lease(c: Components, name: str) -> Iterator[Heartbeat]:
-    """Hold the edition's lease (renewed while inside) or raise :class:`EditionBusy`."""
-    lease = Heartbeat(c.store.leases, f"edition:{name}", c.holder, EDITION_LEASE_TTL, c.wall_clock)
+    """Hold the edition's lease (renewed while inside) or raise :class:`EditionBusy`.
+    It lives ``edition_lease_seconds`` unless renewed, so a dead holder is noticed
+    within that time (at once on its host)."""
+    ttl = timedelta(seconds=c.settings.scheduler.edition_lease_seconds)
+    lease = Heartbeat(c.store.leases, edition_lease_name(name), c.holder, ttl, c.wall_clock)
     if not lease.start():
         current = c.store.leases.current(lease.name, c.wall_clock())
         raise EditionBusy(
@@ -363,8 +361,8 @@ def _recorded(
     busy: str = "skip",
 ) -> Iterator[None]:
     """The run in the run history: skipped (another process has the edition), failed
-    (a domain error, re-raised), held, expired, ok or partial."""
-    run_id = c.store.runs.start(kind, name, None, c.clock(), timezone)
+    (an error, re-raised), held, expired, ok or partial."""
+    run_id = c.store.runs.start(kind, name, None, c.clock(), timezone, holder=c.holder)
     try:
         yield
     except EditionBusy as exc:
@@ -374,10 +372,9 @@ def _recorded(
         if busy == "raise":
             raise
         return
-    except DigestError as exc:
-        c.store.runs.finish(
-            run_id, "failed", c.clock(), error=str(exc), summary=run_summary(report)
-        )
+    except Exception as exc:  # recorded, never left "running" by a live process
+        error = str(exc) if isinstance(exc, DigestError) else f"{type(exc).__name__}: {exc}"
+        c.store.runs.finish(run_id, "failed", c.clock(), error=error, summary=run_summary(report))
         raise
     status = (
         "held"

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -21,6 +22,10 @@ from digest.models import Article
 from digest.settings.config import Settings, load_settings
 from digest.sources.http import resolve
 from tests.localserver import QuietHandler, ThreadedServer
+
+if TYPE_CHECKING:
+    from tests.scenarios import Scenario
+    from tests.sendgrid_server import SendGridServer
 
 REPO = Path(__file__).resolve().parent.parent
 FIXED_NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
@@ -271,3 +276,38 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.begin() as conn:
             conn.execute(text(f"drop schema {schema} cascade"))
         admin.dispose()
+
+
+@pytest.fixture
+def stand_in() -> Iterator[SendGridServer]:
+    """The SendGrid stand-in of the scenario tests: each mail send answered after
+    20 ms, so a send of 20 requests takes about half a second and more."""
+    from tests.sendgrid_server import SendGridServer
+
+    server = SendGridServer().start()
+    server.delay = 0.02
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def make_scenario(
+    project: Path, stand_in: SendGridServer, database_url: str
+) -> Iterator[Callable[..., Scenario]]:
+    """Makes the installation of a scenario test (``tests/scenarios.py``) with the given
+    settings, against :func:`stand_in`; every process it started is killed after."""
+    from tests.scenarios import Scenario
+
+    made: list[Scenario] = []
+
+    def make(**settings: Any) -> Scenario:
+        made.append(Scenario(project, stand_in, database_url, **settings))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for scenario in made:
+            scenario.stop_all()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import httpx
 
 from digest.models import Delivery
 from digest.store.database import Store, open_store
@@ -40,7 +43,9 @@ class Scenario:
     due: datetime = field(default_factory=lambda: utcnow() - timedelta(minutes=2))
     lead_minutes: int = 0
     lease_seconds: int = 15
+    edition_lease_seconds: int = 30
     timeout_seconds: float = 2.0
+    max_attempts: int = 5
     extra: str = ""
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
 
@@ -55,7 +60,9 @@ class Scenario:
         )
         config = config.replace("timeout_seconds = 30", f"timeout_seconds = {self.timeout_seconds}")
         config = config.replace(
-            'outbox_dir = "../outbox"', f'outbox_dir = "../outbox"\nbatch_size = {self.batch_size}'
+            'outbox_dir = "../outbox"',
+            f'outbox_dir = "../outbox"\nbatch_size = {self.batch_size}\n'
+            f"max_attempts = {self.max_attempts}",
         )
         due = self.due.astimezone(UTC)
         config = config.replace(
@@ -64,6 +71,7 @@ class Scenario:
         )
         config += (
             f"\n[scheduler]\nlease_seconds = {self.lease_seconds}\nlead_minutes = {self.lead_minutes}\n"
+            f"edition_lease_seconds = {self.edition_lease_seconds}\n"
             'collect = { cron = "0 0 1 1 *", timezone = "UTC" }\ncatch_up_seconds = 5\n'
             + self.extra
         )
@@ -124,6 +132,42 @@ class Scenario:
     def accepted(self) -> int:
         return sum(self.server.delivered().values())
 
+    def send_ats(self) -> set[int | None]:
+        """The ``send_at`` of every request the stand-in accepted and did not cancel."""
+        with self.server.lock:
+            return {
+                r.send_at
+                for r in self.server.log
+                if r.batch_id is None or r.batch_id not in self.server.cancelled
+            }
+
+    def serve(self, timeout: float = 180) -> str:
+        """``digest serve`` on a free port (stopped with the others); its base URL."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        process = self.start("serve", "--port", str(port))
+        base = f"http://127.0.0.1:{port}"
+        up = self.wait_until(
+            lambda: self._answers(base) or process.poll() is not None, timeout, 0.1
+        )
+        assert up and process.poll() is None, self.output(process)
+        return base
+
+    @staticmethod
+    def _answers(base: str) -> bool:
+        try:
+            httpx.get(base + "/healthz", timeout=5)
+        except httpx.TransportError:
+            return False
+        return True
+
+    def healthz(self, base: str) -> tuple[int, dict[str, object]]:
+        """``/healthz`` of a running ``digest serve``: status code and body."""
+        answer = httpx.get(base + "/healthz", timeout=60)
+        data: dict[str, object] = answer.json()
+        return answer.status_code, data
+
     def wait_until(self, condition: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -133,14 +177,14 @@ class Scenario:
         return condition()
 
     def wait_for_requests(
-        self, n: int, process: subprocess.Popen[str], timeout: float = 90
+        self, n: int, process: subprocess.Popen[str], timeout: float = 180
     ) -> bool:
         """Until the stand-in has seen ``n`` mail sends (or the process ended)."""
         return self.wait_until(
             lambda: self.server.requests_count >= n or process.poll() is not None, timeout, 0.002
         )
 
-    def wait_ready(self, process: subprocess.Popen[str], timeout: float = 60) -> bool:
+    def wait_ready(self, process: subprocess.Popen[str], timeout: float = 180) -> bool:
         """Until a scheduler is up: active, or standing by."""
         ready = ("Scheduler started", "standing by")
         return self.wait_until(lambda: any(r in self.output(process) for r in ready), timeout, 0.05)

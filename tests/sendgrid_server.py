@@ -16,7 +16,9 @@ Endpoints (all need ``Authorization: Bearer <api_key>``, else 401):
 
 Failures to rehearse go in ``faults``, a FIFO consumed one per mail-send request:
 ``"429"``, ``"500"``, ``"503"``, ``"reset_before"``, ``"reset_after"``,
-``"slow:<s>"``, ``"timeout_after_accept:<s>"``, ``"400:<email>"`` (see ``FAULTS``).
+``"slow:<s>"``, ``"timeout_after_accept:<s>"``, ``"timeout:<s>"``, ``"400:<email>"`` (see
+``FAULTS``). A recipient that the server always fails on goes in ``stuck`` (address ->
+fault): every request naming it gets that fault, whatever else it carries.
 
 Run standalone (for benchmarks)::
 
@@ -63,6 +65,7 @@ FAULTS = (
     "reset_after",  # handled and recorded as usual, then closed without an answer
     "slow:<seconds>",  # sleep, then handle normally
     "timeout_after_accept:<seconds>",  # recorded, then sleep before answering
+    "timeout:<seconds>",  # sleep, then 504 with nothing recorded (the client gave up first)
     "400:<email>",  # 400 naming <email> if it is a recipient, else normal
 )
 
@@ -285,6 +288,15 @@ class SendGridServer:
         self.faults: list[str] = []  # FIFO, one consumed per mail send; see FAULTS
         self.delay = 0.0  # seconds before handling every mail send
         self.bad_emails: set[str] = set()  # permanently rejected recipients
+        # address -> a fault of FAULTS that every request naming it gets, for good
+        self.stuck: dict[str, str] = {}
+        self.stuck_hits = 0  # requests that got a stuck recipient's fault
+        # Once ``hold_at`` requests were accepted, mail sends wait (before being handled)
+        # until ``open`` is set again: a send frozen mid-way, to look at it.
+        self.hold_at: int | None = None
+        self.open = threading.Event()
+        self.open.set()
+        self.held = 0  # mail sends waiting at the gate now
         self.rate_limit = 600  # X-RateLimit-Limit on 429
         self.rate_limit_reset_seconds = 1.0  # X-RateLimit-Reset = clock() + this
 
@@ -371,17 +383,24 @@ class SendGridServer:
             self.requests_count += 1
             fault = self.faults.pop(0) if self.faults else ""
             delay = self.delay
+            stuck = dict(self.stuck)
+        if not fault and stuck:
+            fault = next((stuck[e] for e in _to_addresses(raw) if e in stuck), "")
+            if fault:
+                with self.lock:
+                    self.stuck_hits += 1
         kind, _, arg = fault.partition(":")
         try:
-            seconds = float(arg) if kind in ("slow", "timeout_after_accept") else 0.0
+            seconds = float(arg) if kind in ("slow", "timeout_after_accept", "timeout") else 0.0
         except ValueError:
             seconds = -1.0
         if seconds < 0 or kind not in _FAULT_KINDS:
             return _Reply.error(500, f"test double: unknown fault {fault!r}, see FAULTS")
 
-        pause = delay + (seconds if kind == "slow" else 0.0)
+        pause = delay + (seconds if kind in ("slow", "timeout") else 0.0)
         if pause > 0:
             time.sleep(pause)
+        self._wait_at_the_gate()
         if kind == "reset_before":
             return _Reply(0, drop=True)
         if not self._authorized(authorization):
@@ -401,6 +420,8 @@ class SendGridServer:
             return _Reply.error(500, "internal server error")
         if kind == "503":
             return _Reply.error(503, "service unavailable")
+        if kind == "timeout":
+            return _Reply.error(504, "gateway timeout")
 
         reply = self._accept(raw, bad_recipient=arg.lower() if kind == "400" else None)
         if kind == "reset_after":
@@ -408,6 +429,22 @@ class SendGridServer:
         if kind == "timeout_after_accept":
             time.sleep(seconds)
         return reply
+
+    def release(self) -> None:
+        """Let held mail sends through, and hold no more."""
+        self.hold_at = None
+        self.open.set()
+
+    def _wait_at_the_gate(self) -> None:
+        if self.open.is_set():
+            return
+        with self.lock:
+            self.held += 1
+        try:
+            self.open.wait(300)
+        finally:
+            with self.lock:
+                self.held -= 1
 
     def _accept(self, raw: bytes, bad_recipient: str | None) -> _Reply:
         try:
@@ -489,6 +526,8 @@ class SendGridServer:
                 (self.rejected if problems else self.accepted).append(body)
             if not problems and not sandbox:
                 self.log.append(record)
+                if self.hold_at is not None and len(self.log) >= self.hold_at:
+                    self.open.clear()
         if problems:
             return _Reply(400, {"errors": problems})
         return _Reply(200 if sandbox else 202, None, {"X-Message-Id": message_id})
@@ -544,6 +583,17 @@ class SendGridServer:
                     self.close_connection = True  # the client gave up waiting
 
         return Handler
+
+
+def _to_addresses(raw: bytes) -> list[str]:
+    """The ``to`` addresses of a mail-send body (none when it is not one)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return []
+    if not isinstance(body, dict):
+        return []
+    return [e for p in _personalizations(body) for e in _addresses(p.get("to"))]
 
 
 def _short(message: str, limit: int = 240) -> str:

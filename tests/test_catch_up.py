@@ -17,12 +17,14 @@ import pytest
 from digest import pipeline
 from digest.components import Components
 from digest.delivery.transport import Envelope, MemoryTransport
+from digest.editorial import actions
 from digest.errors import EditionBusy, TransportAuthError
 from digest.models import RunReport
-from digest.scheduler.catchup import to_resume
+from digest.scheduler.catchup import to_expire, to_resume
 from digest.scheduler.health import health
 from digest.scheduler.wiring import Runner
 from digest.store.database import open_store
+from digest.store.editions import edition_version
 from digest.store.leases import Heartbeat, Leases
 from digest.store.limits import RateHits
 from tests.conftest import Clock, LocalServer, make_components
@@ -285,3 +287,242 @@ def test_threads_of_one_sender_and_the_heartbeat_do_not_block_each_other(c: Comp
         done.set()
     assert done.is_set() and not lease.lost.is_set()
     assert c.store.leases.holder("edition:morning", datetime.now(UTC)) is None  # released
+
+
+# -- a crash (kill -9) of a run, then catch-up: the truth afterwards ------------------------
+
+
+class Files(MemoryTransport):
+    """An idempotent transport (as the outbox): a batch in flight at a crash is sent
+    again, so the edition ends delivered to everyone."""
+
+    idempotent = True
+
+
+DEAD = "deadhost:4242:cafebabe"  # a holder whose process is gone
+
+
+def _killed_mid_send(project: Path, clock: Clock, due: datetime) -> None:
+    """A run of another process that dies (kill -9) in its third batch: its run is
+    left ``running``, its rows in flight ``sending``."""
+    calls = []
+
+    def dies(envelope: Envelope) -> None:
+        calls.append(envelope)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # nothing after this runs in that process
+
+    dead = make_components(project, clock=clock, transport=Files(dies, max_recipients=1))
+    dead.holder = DEAD
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pipeline.run(dead, None, due=due)
+        # kill -9 leaves the lease too (the heartbeat was stopped above: renew no more).
+        dead.store.leases.acquire("edition:morning", DEAD, timedelta(seconds=30), datetime.now(UTC))
+    finally:
+        dead.close()
+
+
+def test_after_a_kill_and_a_catch_up_the_edition_is_not_called_overdue(
+    project: Path, clock: Clock
+) -> None:
+    c = make_components(project, clock=clock, transport=Files())
+    c.store.leases.gone = c.store.ledger.gone = lambda holder: holder == DEAD
+    clock.now = DUE - timedelta(days=1) + timedelta(minutes=1)
+    assert pipeline.run(c, None, due=DUE - timedelta(days=1)).failed_deliveries == 0  # day 1
+    clock.now = DUE + timedelta(minutes=1)
+    _killed_mid_send(project, clock, DUE)  # day 2
+    assert c.store.runs.recent(1)[0].status == "running"
+    clock.now = DUE + timedelta(minutes=2)
+    Runner(c).catch_up()
+    people = {s.email for s in c.subscribers()}
+    assert {m.to.email for m in c.transport.sent} == people  # type: ignore[attr-defined]
+    kinds = [(r.kind, r.status) for r in c.store.runs.recent(3, edition="morning")]
+    assert kinds == [("catch-up", "ok"), ("run", "interrupted"), ("run", "ok")]
+    interrupted = c.store.runs.recent(2, edition="morning")[1]
+    assert interrupted.holder == DEAD and DEAD in (interrupted.error or "")
+    for minutes in (20, 40, 6 * 60):  # past the misfire grace, to the end of the day
+        clock.now = DUE + timedelta(minutes=minutes)
+        status = health(c, clock())
+        morning = status["editions"]["morning"]
+        assert status["healthy"] is True, morning["problems"]
+        assert morning["overdue"] is False and morning["delivered"] == len(people)
+        assert morning["last_success"] == (DUE + timedelta(minutes=2)).isoformat()
+    c.close()
+
+
+def test_a_day_with_no_run_at_all_is_still_overdue(project: Path, clock: Clock) -> None:
+    c = make_components(project, clock=clock, transport=MemoryTransport())
+    clock.now = DUE - timedelta(days=1) + timedelta(minutes=1)
+    pipeline.run(c, None, due=DUE - timedelta(days=1))
+    clock.now = DUE + timedelta(minutes=40)  # nothing ran today
+    morning = health(c, clock())["editions"]["morning"]
+    assert morning["overdue"] is True and morning["healthy"] is False
+    assert "overdue: no run since it was due" in morning["problems"]
+    c.close()
+
+
+def test_a_run_of_a_live_process_is_never_closed(project: Path, clock: Clock) -> None:
+    c = make_components(project, clock=clock, transport=MemoryTransport())
+    live = "otherhost:77:alive"
+    c.store.leases.gone = lambda holder: False
+    run_id = c.store.runs.start("run", "morning", None, clock(), holder=live)
+    c.store.leases.acquire("edition:morning", live, timedelta(seconds=30), datetime.now(UTC))
+    clock.now += timedelta(minutes=5)  # longer than the lease lives: judged by the lease
+    Runner(c).catch_up()
+    assert [r.status for r in c.store.runs.recent(edition="morning") if r.id == run_id] == [
+        "running"
+    ]
+    c.store.leases.release("edition:morning", live)  # its lease lapsed: it is gone
+    Runner(c).catch_up()
+    assert [r.status for r in c.store.runs.recent(edition="morning") if r.id == run_id] == [
+        "interrupted"
+    ]
+    c.close()
+
+
+def test_a_run_that_ends_on_an_unexpected_error_is_recorded_failed(
+    project: Path, clock: Clock
+) -> None:
+    """Not left "running" by a live process (which nobody would close)."""
+
+    def broken(envelope: Envelope) -> None:
+        raise RuntimeError("a bug in a transport")
+
+    c = make_components(project, clock=clock, transport=MemoryTransport(broken, max_recipients=1))
+    with pytest.raises(RuntimeError):
+        pipeline.run(c, None, due=DUE)  # three batches in a row fail: the send stops
+    run = c.store.runs.recent(1)[0]
+    assert (run.status, run.error) == ("failed", "RuntimeError: a bug in a transport")
+    c.close()
+
+
+# -- the deadline ---------------------------------------------------------------------------
+
+
+def test_a_send_that_crosses_its_deadline_is_recorded_expired(project: Path, clock: Clock) -> None:
+    project.write_text(
+        project.read_text().replace(
+            'name = "morning"\n', 'name = "morning"\ndeliver_until = "1h"\n'
+        )
+    )
+    c = make_components(project, clock=clock, transport=MemoryTransport())
+
+    def slow(envelope: Envelope) -> None:
+        clock.now += timedelta(minutes=40)  # each batch takes 40 minutes
+        return None
+
+    c.transport = MemoryTransport(slow, max_recipients=1)
+    report = pipeline.run(c, None, due=DUE)
+    assert report.expired and any("past the deadline" in n for n in report.notes)
+    assert len(c.transport.sent) == 2  # type: ignore[attr-defined]  # at 06:41 and 07:21
+    run = c.store.runs.recent(1)[0]
+    assert (run.kind, run.status) == ("run", "expired")
+    stored = c.store.editions.latest("morning")
+    assert stored is not None
+    assert c.store.ledger.counts(stored.id)["pending"] == len(c.subscribers()) - 2
+    c.close()
+
+
+# -- local-time editions --------------------------------------------------------------------
+
+
+def test_a_local_time_group_is_resumed_with_its_own_due_time_and_deadline(
+    project: Path,
+) -> None:
+    text = project.read_text().replace(
+        'name = "morning"\n', 'name = "morning"\nlocal_time = true\n'
+    )
+    project.write_text(text)
+    extra = "".join(f"sg{i}@mail.example,SG {i},Asia/Singapore,\n" for i in range(4))
+    listed = project.parent / "subscribers.csv"
+    listed.write_text(listed.read_text() + extra)
+    singapore = {"chen.wei@mail.example", *(f"sg{i}@mail.example" for i in range(4))}
+    due = utc("2026-11-27T23:00:00")  # 07:00 on the 28th in Singapore
+    clock = Clock(due)
+    c = make_components(project, clock=clock, transport=MemoryTransport())
+    c.store.subscribers.upsert(c.subscribers(), clock())
+    first = MemoryTransport(lambda e: c.stop.set(), max_recipients=1)  # SIGTERM after one
+    c.transport = first
+    Runner(c).edition("morning", "Asia/Singapore")  # fired at its time
+    c.stop.clear()
+    assert len(first.sent) == 1
+    # Resumed before Singapore's midnight (16:00 UTC), which is its deadline: not the
+    # edition's own time zone's (Madrid: 23:00 UTC).
+    clock.now = utc("2026-11-28T15:59:00")
+    [resume] = to_resume(c, clock())
+    assert (resume.timezone, resume.due, resume.period) == ("Asia/Singapore", due, "2026-11-28")
+    assert resume.deadline == utc("2026-11-28T16:00:00")
+    calls: list[dict[str, object]] = []
+
+    def recorded(c: Components, name: str | None, **kwargs: object) -> RunReport:
+        calls.append(kwargs)
+        return pipeline.run(c, name, **kwargs)  # type: ignore[arg-type]
+
+    def slow(envelope: Envelope) -> None:
+        clock.now += timedelta(seconds=45)  # the second message crosses the deadline
+        return None
+
+    c.transport = MemoryTransport(slow, max_recipients=1)
+    Runner(c, run=recorded).catch_up()
+    assert calls == [
+        {"timezone": "Asia/Singapore", "due": due, "collect_first": False},
+    ]
+    resumed = c.transport.sent  # type: ignore[attr-defined]
+    assert len(resumed) == 2  # at 15:59:45 and 16:00:30; then past the deadline
+    assert {m.to.email for m in [*first.sent, *resumed]} <= singapore
+    latest = c.store.runs.recent(1, edition="morning")[0]
+    assert (latest.kind, latest.status, latest.timezone) == (
+        "catch-up",
+        "expired",
+        "Asia/Singapore",
+    )
+    clock.now = utc("2026-11-28T16:05:00")
+    assert to_resume(c, clock()) == []
+    assert to_expire(c, clock()) == []  # recorded as expired by the run itself
+    c.close()
+
+
+# -- approvals --------------------------------------------------------------------------------
+
+
+class Scheduling(MemoryTransport):
+    """An in-memory provider that holds batches until their ``send_at``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.envelopes: list[Envelope] = []
+
+    def send(self, envelope: Envelope) -> str:
+        self.envelopes.append(envelope)
+        return super().send(envelope)
+
+    def new_batch(self) -> str:
+        return f"batch-{len(self.envelopes)}"
+
+    def cancel_batch(self, batch_id: str) -> None:
+        raise AssertionError("nothing to cancel here")
+
+
+def test_an_edition_approved_after_its_firing_goes_out_at_its_own_due_time(
+    project: Path,
+) -> None:
+    text = project.read_text().replace(
+        'name = "morning"\n', 'name = "morning"\nrequires_approval = true\n'
+    )
+    project.write_text(text + "\n[scheduler]\nlead_minutes = 30\n")
+    clock = Clock(DUE - timedelta(minutes=30))  # it fires half an hour early
+    provider = Scheduling()
+    c = make_components(project, clock=clock, transport=provider)
+    runner = Runner(c)
+    runner.edition("morning", None)
+    assert c.store.runs.recent(1)[0].status == "held"
+    clock.now = DUE - timedelta(minutes=20)
+    stored = c.store.editions.latest("morning")
+    assert stored is not None and actions.approve(c, stored, "ed", edition_version(stored))
+    clock.now = DUE - timedelta(minutes=18)  # the approvals check; still 18 min ahead
+    runner.release_approved()
+    assert {m.to.email for m in provider.sent} == {s.email for s in c.subscribers()}
+    # Held by the provider until today's due time: not tomorrow's.
+    assert {e.send_at for e in provider.envelopes} == {DUE}
+    c.close()

@@ -296,3 +296,28 @@ def test_send_rate_cap(store: Store) -> None:
     )
     assert sum(clock.slept) == pytest.approx(4.0)  # 300 messages at 50/s: 2 s between requests
     assert store.ledger.counts(edition_id)[DeliveryState.ACCEPTED.value] == 300
+
+
+def test_a_send_that_crosses_its_deadline_stops_and_says_so(store: Store) -> None:
+    edition_id, _ = _setup(store, 50)
+    clock = Clock()
+
+    def twenty_seconds(envelope: Envelope) -> None:
+        clock.now += timedelta(seconds=20)
+        return None
+
+    provider = ScriptedProvider([twenty_seconds] * 10)
+    deliverer = Deliverer(
+        store.ledger, provider, clock=clock, sleep=clock.sleep, policy=DeliveryPolicy(batch_size=10)
+    )
+    deadline = FIXED_NOW + timedelta(seconds=30)
+    report = deliverer.deliver(
+        edition_id, lambda s: RENDERED, lambda e: f"https://x.example/u/{e}", deadline=deadline
+    )
+    assert report.expired and provider.calls == 2  # at +20 s and +40 s; then past it
+    assert report.counts == {"accepted": 20, "pending": 30}
+    assert any("past the deadline" in n for n in report.notes)
+    # A later try past the deadline claims nothing.
+    assert not deliverer.deliver(
+        edition_id, lambda s: RENDERED, lambda e: "u", deadline=deadline
+    ).accepted

@@ -100,3 +100,15 @@ def test_config_check_reports_the_key_without_printing_it(project: Path) -> None
     signing_key(None, var)
     assert describe_key(None, var) == f"{var / 'secret_key'}, 64 bytes"
     os.unlink(var / "secret_key")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["run"], ["config", "check"], ["send", "morning"]])
+def test_a_short_key_is_one_line_on_stderr_and_exit_2(project: Path, command: list[str]) -> None:
+    result = digest(*command, "--config", str(project), env={"DIGEST_SECRET_KEY": "zq9xw"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # one line: no traceback, no second message
+    assert "DIGEST_SECRET_KEY is 5 bytes long; it must be at least 32" in lines[0]
+    assert "zq9xw" not in result.stderr + result.stdout  # the key is never printed
+    assert not list((project.parent.parent / "outbox").glob("*.eml"))  # nothing sent

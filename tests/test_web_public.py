@@ -643,6 +643,54 @@ def test_confirmation_is_written_to_the_outbox(settings: Settings, clock: Clock)
     assert text is not None and "/signup/confirm/" in text.get_content()
 
 
+def _eml(path: Path) -> EmailMessage:
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def test_a_name_with_cr_lf_from_the_sign_up_form_injects_no_header(
+    settings: Settings, clock: Clock
+) -> None:
+    """A sign-up whose name carries CR/LF and a header: the confirmation and, once
+    confirmed, the edition go out with one To header and no other recipient; the
+    stored name is one clean line; everyone else still gets the edition."""
+    outbox = settings.delivery.outbox_dir
+    c = build_components(settings, clock=clock)
+    hostile = "Eve\r\nBcc: victim@x.example\r\n\r\n<b>body</b>"
+    try:
+        c.store.subscribers.upsert(c.subscribers(), FIXED_NOW)
+        with TestClient(create_app(c)) as client:
+            assert signup(client, NEWCOMER, name=hostile).status_code == 200
+            [path] = list(outbox.glob("signup-*.eml"))
+            confirmation = _eml(path)
+            found = re.search(
+                r"(/signup/confirm/\S+)", confirmation.get_body(("plain",)).get_content()
+            )  # type: ignore[union-attr]
+            assert found
+            link = found.group(1)
+            page = client.get(link)
+            assert client.post(link, data={"csrf_token": csrf_of(page.text)}).status_code == 200
+        record = c.store.subscribers.get(NEWCOMER)
+        assert record is not None and record.status == SubscriberStatus.ACTIVE
+        name = record.subscriber.name
+        assert "\r" not in name and "\n" not in name and ":" not in name and "@" not in name
+        report = pipeline.run(c, None)
+        assert report.failed_deliveries == 0, report.notes
+    finally:
+        c.close()
+    editions = [_eml(p) for p in outbox.glob("*.eml") if not p.name.startswith("signup-")]
+    assert len(editions) == len(c.subscribers()) + 1  # the CSV's and the newcomer
+    for message in [confirmation, *editions]:
+        assert message["Bcc"] is None and message["Cc"] is None
+        assert len(message.get_all("To") or []) == 1
+        assert "\n" not in str(message["To"])
+        assert len(message["To"].addresses) == 1  # the display name is no address
+    [eve] = [m for m in editions if m["To"].addresses[0].addr_spec == NEWCOMER]
+    assert eve["To"].addresses[0].display_name == name
+    assert confirmation["To"].addresses[0].addr_spec == NEWCOMER
+
+
 def provider_down(envelope: Envelope) -> str:
     raise TransientDeliveryError("connection refused", maybe_sent=False)
 

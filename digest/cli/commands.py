@@ -22,6 +22,7 @@ from digest.cli.common import (
     write_json,
 )
 from digest.cli.report import print_report
+from digest.cli.signals import STOPPED_EXIT_CODE, stop_on_signals
 from digest.components import build_components, build_renderer
 from digest.editorial import actions
 from digest.errors import EditionBusy, NotFoundError
@@ -49,9 +50,10 @@ def run(
 ) -> None:
     """One whole cycle: collect, build this period's edition, preview, deliver.
 
-    Exit codes: 0 everyone delivered, 1 some deliveries not done (failed, ambiguous,
-    pending after a stop), 2 a configuration or input error, 3 another live process
-    holds the edition (skipped; it says which and until when).
+    Exit codes: 0 everyone delivered, 1 some deliveries not done (failed, ambiguous),
+    2 a configuration or input error, 3 another live process holds the edition
+    (skipped; it says which and until when), 4 stopped on request (SIGTERM, SIGINT)
+    after the batch in flight, the rest pending.
     """
     settings = settings_from(config)
     if now is not None:
@@ -60,7 +62,7 @@ def run(
     else:
         c = build_components(settings)
     try:
-        with progress_bar() as progress:
+        with stop_on_signals(c.stop), progress_bar() as progress:
             report = pipeline.run(c, edition, progress)
     finally:
         c.close()
@@ -68,6 +70,20 @@ def run(
     if report.skipped:
         err.print(f"[bold yellow]skipped:[/] {report.notes[-1]}", highlight=False, soft_wrap=True)
         raise typer.Exit(EditionBusy.exit_code)
+    _exit(report, c.stop.is_set())
+
+
+def _exit(report: RunReport, stopped: bool) -> None:
+    """The exit code of a run or send that was not skipped."""
+    if stopped and report.failed_deliveries:
+        err.print(
+            f"stopped on request: the batch in flight was finished; "
+            f"{report.failed_deliveries} deliveries not done, for the next run or the "
+            "scheduler's catch-up",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(STOPPED_EXIT_CODE)
     if report.failed_deliveries:
         raise typer.Exit(1)
 
@@ -207,15 +223,16 @@ def send(
         ),
     ] = False,
 ) -> None:
-    """Deliver an edition to every subscriber who has not had it yet."""
+    """Deliver an edition to every subscriber who has not had it yet.
+
+    Exit codes as `digest run`'s."""
     report = RunReport()
     due = at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
-    with components_from(config) as c, progress_bar() as progress:
+    with components_from(config) as c, stop_on_signals(c.stop), progress_bar() as progress:
         stored = find_edition(c, edition)
         pipeline.send_stored(c, stored, report, progress, due=due, retry_ambiguous=retry_ambiguous)
     print_report(report)
-    if report.failed_deliveries:
-        raise typer.Exit(1)
+    _exit(report, c.stop.is_set())
 
 
 def approve(

@@ -23,7 +23,10 @@ back-off are left, the deliverer waits for the earliest, until the deadline.
 A run that finds rows left ``sending`` recovers them the same way: idempotent
 transports send them again; scheduled batches still ahead of their ``send_at`` are
 cancelled and released; anything else is ambiguous. Recovery runs under the
-edition's lease (``pipeline``), so the rows it finds belong to a process that died.
+edition's lease (``pipeline``) and takes only rows whose claimer is provably gone
+(``Ledger.abandoned``: its pid gone on this host, or its lease on the edition no
+longer held, or this process, whose batches being sent now are known), never the
+live batch of another process or of another thread of this one.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import random
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from digest.delivery.mime import address_problem
 from digest.delivery.outcomes import LedgerOutcomes
@@ -78,6 +81,7 @@ class Deliverer:
         policy: DeliveryPolicy | None = None,
         rng: random.Random | None = None,
         holder: str | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.ledger = ledger
         self.transport = transport
@@ -85,6 +89,7 @@ class Deliverer:
         self.sleep = sleep
         self.policy = policy = policy or DeliveryPolicy()
         self.holder = holder
+        self.wall_clock = wall_clock  # the time of leases, whatever ``clock`` says
         self._cancels = 0  # batches cancelled so far: each waits longer before a retry
         self.requests = Requests(
             ledger, transport, clock=clock, sleep=sleep, policy=policy, rng=rng or random.Random()
@@ -123,21 +128,25 @@ class Deliverer:
                 break
             send_at = self._send_at(due)
             batch_id = self._batch_id(send_at)
-            claimed = self.ledger.claim(
-                edition_id,
-                size,
-                batch_id,
-                self.clock(),
-                send_at,
-                holder=self.holder,
-                max_attempts=self.policy.max_attempts,
-            )
+            with self.ledger.sending(batch_id):  # live: no recovery of this process takes it
+                claimed = self.ledger.claim(
+                    edition_id,
+                    size,
+                    batch_id,
+                    self.clock(),
+                    send_at,
+                    holder=self.holder,
+                    max_attempts=self.policy.max_attempts,
+                )
+                if claimed:
+                    report.scheduled = report.scheduled or send_at is not None
+                    unexpected = self._guarded(
+                        claimed, batch_id, send_at, links, report, unexpected
+                    )
             if not claimed:
                 if self._wait_for_backoff(edition_id, deadline, should_stop):
                     continue
                 break
-            report.scheduled = report.scheduled or send_at is not None
-            unexpected = self._guarded(claimed, batch_id, send_at, links, report, unexpected)
             if on_progress:
                 on_progress(len(claimed))
         self._finish(edition_id, report, should_stop())
@@ -251,7 +260,7 @@ class Deliverer:
             except TransportAuthError:
                 self._outcomes.flush()
                 ids = [c.delivery_id for c in claimed]
-                self.ledger.mark(ids, DeliveryState.PENDING, self.clock())
+                self.ledger.mark(ids, DeliveryState.PENDING, self.clock(), batch_id=batch_id)
                 raise
             finally:
                 self._outcomes.flush()
@@ -265,7 +274,8 @@ class Deliverer:
         except CancelAndRetry as why:
             self._cancel(batch_id, [c.delivery_id for c in claimed], str(why), report)
         except TransportAuthError:
-            self.ledger.mark([c.delivery_id for c in claimed], DeliveryState.PENDING, self.clock())
+            ids = [c.delivery_id for c in claimed]
+            self.ledger.mark(ids, DeliveryState.PENDING, self.clock(), batch_id=batch_id)
             raise
 
     def _unexpected(self, ids: list[int], exc: Exception, report: DeliveryReport) -> None:
@@ -290,7 +300,7 @@ class Deliverer:
         # Rows counted accepted in this batch were cancelled with it.
         self._cancels += 1
         retry_at = self.clock() + timedelta(seconds=self.requests.backoff(self._cancels))
-        released = self.ledger.release(ids, self.clock(), retry_at, f"resubmitted: {why}")
+        released = self.ledger.release(ids, self.clock(), retry_at, f"resubmitted: {why}", batch_id)
         report.requeued += released
         log.info("cancelled batch %s (%s); %d rows to resubmit", batch_id, why, released)
 
@@ -298,7 +308,7 @@ class Deliverer:
 
     def _recover(self, edition_id: int, report: DeliveryReport) -> None:
         now = self.clock()
-        for batch in self.ledger.in_flight(edition_id):
+        for batch in self.ledger.abandoned(edition_id, self.holder, self.wall_clock()):
             if self.transport.idempotent:
                 self.ledger.mark(list(batch.ids), DeliveryState.PENDING, now)
                 continue

@@ -93,7 +93,8 @@ class Requests:
                 waits += 1
                 report.rate_limit_waits += 1
                 if waits > self.policy.max_rate_limit_waits or self._too_long(started):
-                    self.fail(ids, f"still rate limited after {waits - 1} waits", report)
+                    why = f"still rate limited after {waits - 1} waits"
+                    self.fail(ids, why, report, envelope.batch_id)
                     return
                 self.sleep(max(0.0, exc.retry_at - self.clock().timestamp()))
                 continue
@@ -102,7 +103,7 @@ class Requests:
                     raise CancelAndRetry(str(exc)) from None
                 attempts += 1
                 if attempts >= self.policy.max_attempts or self._too_long(started):
-                    self.fail(ids, f"{exc} (after {attempts} attempts)", report)
+                    self.fail(ids, f"{exc} (after {attempts} attempts)", report, envelope.batch_id)
                     return
                 report.retries += 1
                 self.sleep(self.backoff(attempts))
@@ -116,9 +117,15 @@ class Requests:
             except TransportAuthError:
                 raise
             except DeliveryError as exc:
-                self.fail(ids, str(exc), report)
+                self.fail(ids, str(exc), report, envelope.batch_id)
                 return
-            self.ledger.mark(ids, DeliveryState.ACCEPTED, self.clock(), message_id=message_id)
+            self.ledger.mark(
+                ids,
+                DeliveryState.ACCEPTED,
+                self.clock(),
+                message_id=message_id,
+                batch_id=envelope.batch_id,
+            )
             report.accepted += len(ids)
             return
 
@@ -131,15 +138,24 @@ class Requests:
     ) -> None:
         if envelope.send_at is not None:
             raise CancelAndRetry(str(exc)) from None
-        self.ledger.mark(ids, DeliveryState.AMBIGUOUS, self.clock(), error=str(exc))
+        self.ledger.mark(
+            ids, DeliveryState.AMBIGUOUS, self.clock(), error=str(exc), batch_id=envelope.batch_id
+        )
         report.ambiguous += len(ids)
         report.notes.append(
             f"{len(ids)} deliveries are ambiguous: {exc}; "
             "check before 'digest send --retry-ambiguous'"
         )
 
-    def reject(self, ids: list[int], email: str, why: str, report: DeliveryReport) -> None:
-        self.ledger.mark(ids, DeliveryState.REJECTED, self.clock(), error=why)
+    def reject(
+        self,
+        ids: list[int],
+        email: str,
+        why: str,
+        report: DeliveryReport,
+        batch_id: str | None = None,
+    ) -> None:
+        self.ledger.mark(ids, DeliveryState.REJECTED, self.clock(), error=why, batch_id=batch_id)
         report.rejected += len(ids)
         log.warning("%s rejected: %s", email, why)
 
@@ -147,7 +163,11 @@ class Requests:
         recipients = envelope.recipients
         if len(recipients) == 1:
             self.reject(
-                [recipients[0].delivery_id], recipients[0].subscriber.email, str(exc), report
+                [recipients[0].delivery_id],
+                recipients[0].subscriber.email,
+                str(exc),
+                report,
+                envelope.batch_id,
             )
             return
         middle = len(recipients) // 2
@@ -156,8 +176,11 @@ class Requests:
                 Envelope(envelope.rendered, part, envelope.batch_id, envelope.send_at), report
             )
 
-    def fail(self, ids: list[int], error: str, report: DeliveryReport) -> None:
-        self.ledger.mark(ids, DeliveryState.FAILED, self.clock(), error=error)
+    def fail(
+        self, ids: list[int], error: str, report: DeliveryReport, batch_id: str | None = None
+    ) -> None:
+        """Failed, for the next run (only rows still of ``batch_id``, when scheduled)."""
+        self.ledger.mark(ids, DeliveryState.FAILED, self.clock(), error=error, batch_id=batch_id)
         report.failed += len(ids)
 
     def backoff(self, attempt: int) -> float:

@@ -80,6 +80,7 @@ def deliver_edition(
         sleep=c.sleep,
         policy=c.delivery_policy,
         holder=c.holder,
+        wall_clock=c.wall_clock,
     )
     outcome = deliverer.deliver(
         stored.id,
@@ -93,6 +94,13 @@ def deliver_edition(
         should_stop=lambda: c.stop.is_set() or should_stop(),
         deadline=deadline,
     )
+    if outcome.stopped:
+        report.notes.append(
+            "stopped on request between batches; the rest stays pending"
+            if c.stop.is_set()
+            else "stopped between batches: this process no longer holds the edition's lease "
+            "(the process that took it over finishes the send)"
+        )
     if not sum(outcome.counts.values()):
         report.notes.append(f"edition {edition.key} has no subscribers; nothing sent")
     if _tally(report, outcome, before) == 0:
@@ -112,7 +120,5 @@ def _tally(report: RunReport, outcome: DeliveryReport, before: int) -> int:
     report.notes.extend(outcome.notes)
     if outcome.rejected:
         report.notes.append(f"{outcome.rejected} address(es) rejected by the provider")
-    if outcome.stopped:
-        report.notes.append("stopped on request between batches; the rest stays pending")
     report.expired = report.expired or outcome.expired
     return unfinished

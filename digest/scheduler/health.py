@@ -2,7 +2,8 @@
 delivered and what is not, and whether that is a problem.
 
 An edition is unhealthy when it is overdue (its due time plus the misfire grace
-passed with no run since, while the installation was running), or when it is
+passed with no run of it since and no edition of that period, while the installation
+was running), or when it is
 unfinished (rows that may still go out, ambiguous rows, or a draft due and not held)
 and either no scheduler holds the scheduler lease (nobody will finish it) or its due
 time plus the alert grace has passed. An edition held for an editor's approval is
@@ -146,20 +147,22 @@ def _overdue(
     lead: timedelta,
     held: bool,
 ) -> bool:
-    """Its last due time plus the misfire grace passed with no successful run since,
-    while this installation was already running (before its first run, nothing is)."""
+    """Its last due time plus the misfire grace passed and nothing was done for it: no
+    edition of that period stored and no run of it (a run, a catch-up, a send, however
+    it ended) started since it fired, while this installation was already running
+    (before its first run, nothing is). What became of a run that did start is the
+    edition's state and counts: unfinished, past its deadline, delivered."""
     grace = timedelta(minutes=c.settings.scheduler.misfire_grace_minutes)
+    if last_due is None or held or now <= last_due + grace:
+        return False
     first = c.store.runs.first_start()
-    last = c.store.runs.last_success(config.name)
-    started = last.started_at if last else None
-    return bool(
-        last_due is not None
-        and first is not None
-        and first < last_due
-        and now > last_due + grace
-        and (started is None or started < last_due - lead - grace)
-        and not held
-    )
+    if first is None or first >= last_due:
+        return False
+    period = local_period(last_due, config.schedule.timezone)
+    if c.store.editions.get(config.name, period) is not None:
+        return False
+    since = last_due - lead - grace
+    return not c.store.runs.started_since(config.name, None, since, any_group=True)
 
 
 def _last_success(c: Components, name: str) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from digest.components import Components
 from digest.errors import DigestError
@@ -43,6 +44,7 @@ class Service:
         self.scheduler: BlockingScheduler | None = None
         self.reload_requested = threading.Event()
         self.ttl = timedelta(seconds=c.settings.scheduler.lease_seconds)
+        self.lease_until = c.wall_clock()  # of the scheduler lease, once taken
 
     def run(self) -> None:
         """Until SIGTERM/SIGINT (or the lease is lost)."""
@@ -50,6 +52,7 @@ class Service:
         with _signals(c.stop.set, self.reload_requested.set):  # a standby stops cleanly too
             if not wait_for_lease(c):
                 return
+            self.lease_until = c.wall_clock() + self.ttl
             # Under the lease: a second scheduler started at the same time syncs nothing.
             sync_listed(c)
             wiring.set_runner(self.runner)
@@ -103,12 +106,24 @@ class Service:
         )
 
     def _renew(self) -> None:
+        """Renew the scheduler lease; stop when another process took it, or when the
+        database could not be reached before it expired."""
         current = self.runner.components
-        if not current.store.leases.acquire(
-            SCHEDULER_LEASE, current.holder, self.ttl, current.wall_clock()
-        ):
+        now = current.wall_clock()
+        try:
+            renewed = current.store.leases.acquire(SCHEDULER_LEASE, current.holder, self.ttl, now)
+        except SQLAlchemyError as exc:
+            if now >= self.lease_until:
+                log.error("could not renew the scheduler lease before it expired: %s", exc)
+                current.stop.set()
+            else:
+                log.warning("could not renew the scheduler lease: %s; trying again", exc)
+            return
+        if not renewed:
             log.error("lost the scheduler lease to another process; stopping")
             current.stop.set()
+            return
+        self.lease_until = now + self.ttl
 
     def _new_time_zones(self) -> None:
         """Local-time editions get a job for a time zone a subscriber chose since

@@ -31,7 +31,13 @@ from digest.components import Components
 from digest.errors import DigestError, TransportAuthError
 from digest.models import RunReport, local_period
 from digest.scheduler.alerts import Problem, check, notifier, problems
-from digest.scheduler.catchup import to_resume
+from digest.scheduler.catchup import (
+    Resume,
+    close_interrupted,
+    due_in_period,
+    to_expire,
+    to_resume,
+)
 from digest.scheduler.health import health
 from digest.scheduler.plans import SCHEDULER_LEASE, planned_jobs
 
@@ -115,11 +121,22 @@ class Runner:
                 log.info(
                     "edition %s approved by %s; sending", stored.edition.key, stored.approved_by
                 )
-                self.edition(config.name, None)
+                # The period's own due time (never the next one): SendGrid holds the
+                # batches until then when it is still far enough ahead.
+                due = due_in_period(c, config.name, period, c.clock()) or c.clock()
+                self.edition(config.name, None, due=due)
 
     def catch_up(self) -> None:
         """Resume every unfinished edition of the current period (``scheduler.catchup``)."""
         c = self.components
+        for run in close_interrupted(c):
+            log.warning(
+                "run %d (%s of %s) was left running by %s, which is gone: interrupted",
+                run.id,
+                run.kind,
+                run.edition or "every source",
+                run.holder,
+            )
         for job in to_resume(c, c.clock()):
             log.warning(
                 "edition %s/%s%s %s (deadline %s)",
@@ -132,8 +149,33 @@ class Runner:
             self.edition(job.edition, job.timezone, due=job.due, collect_first=job.missed)
             if c.stop.is_set():
                 return
+        for job in to_expire(c, c.clock()):
+            self._expire(job)
         status = health(c, c.clock())
         check(c, problems(c, status), {"deadline", "ambiguous", "source"}, notifier(c))
+
+    def _expire(self, job: Resume) -> None:
+        """Give up an unfinished send past its deadline: recorded as an ``expired`` run
+        (once), with what was not done; monitoring and the deadline alert say so."""
+        c = self.components
+        now = c.clock()
+        stored = c.store.editions.get(job.edition, job.period)
+        counts = c.store.ledger.counts(stored.id) if stored else {}
+        undone = sum(counts.get(state, 0) for state in ("pending", "sending", "failed"))
+        run_id = c.store.runs.start(
+            "catch-up", job.edition, job.period, now, job.timezone, holder=c.holder
+        )
+        error = f"past its deadline {job.deadline.isoformat()}: " + (
+            f"{undone} deliveries not done; given up" if stored else "never built; given up"
+        )
+        c.store.runs.finish(run_id, "expired", now, summary=counts, error=error)
+        log.error(
+            "edition %s/%s%s %s",
+            job.edition,
+            job.period,
+            f" ({job.timezone})" if job.timezone else "",
+            error,
+        )
 
     def collect(self) -> None:
         c = self.components

@@ -107,6 +107,10 @@ class SchedulerSettings(Frozen):
     # the due time (cancellable); None: min_lead_minutes + 5 with SendGrid, 0 otherwise.
     lead_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
     lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # The lease of one sender of an edition (`digest run`, `digest send`, a scheduled
+    # run, catch-up), renewed every third of it while the work goes on: a holder that
+    # dies (or is paused) longer than this loses the edition to another process.
+    edition_lease_seconds: int = Field(default=30, ge=5, le=600)
     # How often the active scheduler looks for unfinished editions to resume.
     catch_up_seconds: int = Field(default=30, ge=5, le=60)
 

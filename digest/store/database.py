@@ -131,16 +131,25 @@ def _url_error(message: str) -> ConfigError:
 @contextmanager
 def _file_lock(path: Path | None) -> Iterator[None]:
     """Holds an exclusive lock on ``path`` (released when the process dies, too), so
-    processes starting together on a new SQLite file migrate it one at a time."""
+    processes starting together on a new SQLite file migrate it one at a time. A lock
+    file this process made is removed again when what it guarded failed (a file that
+    is no database, a damaged one): a bad setting leaves nothing behind."""
     if path is None:
         yield
         return
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    made = not path.exists()
+    done = False
+    try:
+        with path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+                done = True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        if made and not done:
+            path.unlink(missing_ok=True)
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -20,11 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from digest.store.schema import leases
 
 log = logging.getLogger(__name__)
+
+
+def edition_lease_name(name: str) -> str:
+    """The name of the lease one sender of edition ``name`` holds."""
+    return f"edition:{name}"
 
 
 def new_holder() -> str:
@@ -117,8 +122,10 @@ class Leases:
 class Heartbeat:
     """Holds a lease while a piece of work runs: renews it every third of its time to
     live from a thread of its own (a long collection or rendering renews it too), and
-    sets ``lost`` when another process took it over, so the work stops between
-    batches."""
+    sets ``lost`` when another process took it over, or when it could not be renewed
+    (the database unreachable) before it expired, so the work stops between batches.
+    :meth:`held` also says False once the time to live has passed since the last
+    renewal, even before the thread notices (a process paused, then resumed)."""
 
     def __init__(
         self,
@@ -136,27 +143,58 @@ class Heartbeat:
             clock,
         )
         self.lost = threading.Event()
+        self.expires_at = clock()  # of the last renewal: not held before start()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"lease-{name}", daemon=True)
 
     def start(self) -> bool:
         """Take the lease; False (and no thread) when another live holder has it."""
-        if not self.leases.acquire(self.name, self.holder, self.ttl, self.clock()):
+        now = self.clock()
+        if not self.leases.acquire(self.name, self.holder, self.ttl, now):
             return False
+        self.expires_at = now + self.ttl
         self._thread.start()
         return True
+
+    def held(self) -> bool:
+        """Whether the lease is still this holder's: not lost, not expired."""
+        return not self.lost.is_set() and self.clock() < self.expires_at
 
     def stop(self) -> None:
         """Stop renewing and give the lease back."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=self.ttl.total_seconds())
-        if not self.lost.is_set():
+        if self.lost.is_set():
+            return
+        try:
             self.leases.release(self.name, self.holder)
+        except SQLAlchemyError as exc:  # it lapses by itself
+            log.warning("could not release the lease %s: %s", self.name, exc)
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.ttl.total_seconds() / 3):
-            if not self.leases.acquire(self.name, self.holder, self.ttl, self.clock()):
+        interval = self.ttl.total_seconds() / 3
+        retry = min(1.0, self.ttl.total_seconds() / 10)
+        wait = interval
+        while not self._stop.wait(wait):
+            now = self.clock()
+            try:
+                renewed = self.leases.acquire(self.name, self.holder, self.ttl, now)
+            except SQLAlchemyError as exc:
+                if self.clock() >= self.expires_at:
+                    log.error(
+                        "could not renew the lease %s before it expired: %s; stopping",
+                        self.name,
+                        exc,
+                    )
+                    self.lost.set()
+                    return
+                log.warning("could not renew the lease %s: %s; trying again", self.name, exc)
+                wait = retry
+                continue
+            if not renewed:
                 log.error("lost the lease %s to another process; stopping", self.name)
                 self.lost.set()
                 return
+            self.expires_at = now + self.ttl
+            wait = interval

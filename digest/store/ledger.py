@@ -8,19 +8,41 @@ accepted; never retried without the operator) or back to pending (when a
 scheduled batch was cancelled, or nothing left this machine), then with a
 ``next_attempt_at`` after a back-off: rows waiting for it are not claimed, so they
 never hold up the others. Every claim counts as an attempt; a row at the attempt cap
-is not claimed again and ends ``failed`` with a note. An accepted answer is always
-recorded, whatever became of the row meanwhile.
+is not claimed again and ends ``failed`` with a note; while the provider takes this
+edition from us, rows tried before are claimed in ever smaller batches, so one
+recipient the provider keeps failing on ends alone, and the rest get through. An
+accepted answer is always recorded, whatever became of the row meanwhile, except
+that of a scheduled batch whose rows were released after cancelling it (the
+provider holds no message for them then). Each claim names its claimer, so crash
+recovery takes only rows whose claimer is gone (:meth:`Ledger.abandoned`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from digest.models import DeliveryState, Subscriber, SubscriberStatus
+from digest.store.in_flight import InFlight, abandoned, in_flight
+from digest.store.leases import process_gone
 from digest.store.ledger_reports import LedgerReports
 from digest.store.schema import deliveries, editions, subscribers
 from digest.store.subscribers import subscriber_from_row
@@ -37,15 +59,6 @@ class Claimed:
 
     delivery_id: int
     subscriber: Subscriber
-
-
-@dataclass(frozen=True, slots=True)
-class InFlight:
-    """Rows left ``sending`` (a crash, or a run still going): one entry per batch."""
-
-    batch_id: str | None
-    send_at: datetime | None
-    ids: tuple[int, ...]
 
 
 _SETTLE_ACCEPTED = (
@@ -65,6 +78,27 @@ _SETTLE_HANDED = (
 
 
 class Ledger(LedgerReports):
+    """The ledger's writes: enqueue, claim, record outcomes, recover."""
+
+    def __init__(self, engine: Engine, gone: Callable[[str], bool] = process_gone) -> None:
+        super().__init__(engine)
+        self.gone = gone  # whether a claimer's process is gone (on this host)
+        self._live: set[str] = set()  # batch ids this process is sending now, any thread
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def sending(self, batch_id: str) -> Iterator[None]:
+        """While inside, the claim ``batch_id`` is live in this process: recovery (by
+        another thread) leaves its rows alone; rows this process left ``sending``
+        outside such a claim (an error that escaped) are recovered like a dead one's."""
+        with self._lock:
+            self._live.add(batch_id)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._live.discard(batch_id)
+
     def enqueue(self, edition_id: int, now: datetime, timezone: str | None = None) -> int:
         """Add a pending row for every active subscriber of this edition (of
         ``timezone``, when given) not yet in the ledger for it (one INSERT ... SELECT:
@@ -127,13 +161,23 @@ class Ledger(LedgerReports):
             where = and_(where, deliveries.c.attempts < max_attempts)
         return self._update(where, state=P, batch_id=None, send_at=None, updated_at=now)
 
-    def release(self, ids: Sequence[int], now: datetime, retry_at: datetime, why: str) -> int:
-        """Rows of a claim that did not go out back to pending, waiting until
-        ``retry_at`` (a back-off) before anyone claims them again."""
+    def release(
+        self,
+        ids: Sequence[int],
+        now: datetime,
+        retry_at: datetime,
+        why: str,
+        batch_id: str | None = None,
+    ) -> int:
+        """Rows of a claim (``batch_id``) that did not go out back to pending, waiting
+        until ``retry_at`` (a back-off) before anyone claims them again."""
         released = 0
+        where: Any = deliveries.c.state.in_([S, A])
+        if batch_id is not None:
+            where = and_(where, deliveries.c.batch_id == batch_id)
         for chunk in _chunks(ids, 500):
             released += self._update(
-                and_(deliveries.c.id.in_(chunk), deliveries.c.state.in_([S, A])),
+                and_(deliveries.c.id.in_(chunk), where),
                 state=P,
                 batch_id=None,
                 send_at=None,
@@ -184,25 +228,19 @@ class Ledger(LedgerReports):
     ) -> list[Claimed]:
         """Take up to ``limit`` pending rows under ``batch_id`` (unique per claim):
         rows not waiting in back-off and below the attempt cap, the least tried first
-        (so rows that keep failing never starve the others)."""
-        ready = or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
+        (so rows that keep failing never starve the others). Rows tried ``n`` times
+        before are claimed ``limit >> n`` at a time while the provider has accepted
+        some of this edition: a batch that keeps failing while others go through
+        likely holds a recipient the provider fails on, and halving it each time
+        leaves that one alone and lets the others through."""
         with self.engine.begin() as conn:
-            ids = list(
-                conn.scalars(
-                    select(deliveries.c.id)
-                    .where(
-                        deliveries.c.edition_id == edition_id,
-                        deliveries.c.state == P,
-                        deliveries.c.attempts < max_attempts,
-                        ready,
-                    )
-                    .order_by(deliveries.c.attempts, deliveries.c.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            if not ids:
+            candidates = conn.execute(_claimable(edition_id, limit, now, max_attempts)).all()
+            if not candidates:
                 return []
+            tried = candidates[0].attempts
+            if tried and _provider_takes(conn, edition_id):
+                candidates = candidates[: max(1, limit >> tried)]
+            ids = [row.id for row in candidates]
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id.in_(ids), deliveries.c.state == P)
@@ -235,21 +273,25 @@ class Ledger(LedgerReports):
         *,
         message_id: str | None = None,
         error: str | None = None,
+        batch_id: str | None = None,
     ) -> None:
         """Record the outcome of sending ``ids``: only rows still ``sending`` change,
         except for an acceptance, which is recorded whatever the row became meanwhile
-        (the provider has the message: that fact is never thrown away)."""
+        (the provider has the message: that fact is never thrown away). Given the
+        claim's ``batch_id``, only rows still of that batch change: rows released after
+        a scheduled batch was cancelled (by a process that took the edition over) may
+        be claimed again already, and the provider sends nothing for them."""
         values: dict[str, object] = {"state": state.value, "error": error, "updated_at": now}
         if message_id is not None:
             values["message_id"] = message_id
         if state == DeliveryState.PENDING:
             values.update(batch_id=None, send_at=None)
+        current: Any = deliveries.c.state == S
+        if state == DeliveryState.ACCEPTED:
+            current = deliveries.c.state.in_(_ACCEPTABLE)
+        if batch_id is not None:
+            current = and_(current, deliveries.c.batch_id == batch_id)
         for chunk in _chunks(ids, 500):
-            current = (
-                deliveries.c.state.in_(_ACCEPTABLE)
-                if state == DeliveryState.ACCEPTED
-                else (deliveries.c.state == S)
-            )
             self._update(and_(deliveries.c.id.in_(chunk), current), **values)
 
     def settle(
@@ -298,55 +340,47 @@ class Ledger(LedgerReports):
             and_(deliveries.c.batch_id == batch_id, deliveries.c.state.in_([S, A])), **values
         )
 
-    def unfinished(self, edition_id: int, max_attempts: int) -> int:
-        """Rows that may still go out: pending or in flight, or failed below the cap."""
-        query = select(func.count()).where(
-            deliveries.c.edition_id == edition_id,
-            or_(
-                deliveries.c.state.in_([P, S]),
-                and_(
-                    deliveries.c.state == DeliveryState.FAILED.value,
-                    deliveries.c.attempts < max_attempts,
-                ),
-            ),
-        )
-        with self.engine.connect() as conn:
-            return int(conn.scalar(query) or 0)
-
-    def missing(self, edition_id: int, timezone: str | None = None) -> int:
-        """Active subscribers (of ``timezone``) with no row for this edition yet."""
-        query = select(func.count()).where(
-            subscribers.c.status == SubscriberStatus.ACTIVE.value,
-            ~exists().where(
-                and_(
-                    deliveries.c.edition_id == edition_id,
-                    deliveries.c.email == subscribers.c.email,
-                )
-            ),
-        )
-        if timezone is not None:
-            query = query.where(subscribers.c.timezone == timezone)
-        with self.engine.connect() as conn:
-            return int(conn.scalar(query) or 0)
-
     def in_flight(self, edition_id: int) -> list[InFlight]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(deliveries.c.id, deliveries.c.batch_id, deliveries.c.send_at)
-                .where(deliveries.c.edition_id == edition_id, deliveries.c.state == S)
-                .order_by(deliveries.c.batch_id, deliveries.c.id)
-            )
-            batches: dict[str | None, InFlight] = {}
-            for row in rows:
-                found = batches.get(row.batch_id)
-                ids = (*found.ids, row.id) if found else (row.id,)
-                batches[row.batch_id] = InFlight(row.batch_id, row.send_at, ids)
-        return list(batches.values())
+        """Every row left ``sending``, by batch."""
+        return in_flight(self.engine, edition_id)
+
+    def abandoned(self, edition_id: int, holder: str | None, now: datetime) -> list[InFlight]:
+        """Rows left ``sending`` by a claimer that is gone (``store.in_flight``), by
+        batch; ``holder`` is this process, ``now`` the time of the leases."""
+        with self._lock:
+            live = frozenset(self._live)
+        return abandoned(self.engine, edition_id, holder, now, self.gone, live)
 
     def _update(self, where: object, **values: object) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(update(deliveries).where(where).values(**values))  # type: ignore[arg-type]
         return int(result.rowcount or 0)
+
+
+def _provider_takes(conn: Any, edition_id: int) -> bool:
+    """Whether the provider has accepted any delivery of this edition."""
+    query = select(deliveries.c.id).where(
+        deliveries.c.edition_id == edition_id, deliveries.c.state == A
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
+def _claimable(edition_id: int, limit: int, now: datetime, max_attempts: int) -> Select[Any]:
+    """Pending rows of the edition not waiting in back-off and below the attempt cap,
+    the least tried first, locked for the claim (skipping rows another claim holds)."""
+    ready = or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now)
+    return (
+        select(deliveries.c.id, deliveries.c.attempts)
+        .where(
+            deliveries.c.edition_id == edition_id,
+            deliveries.c.state == P,
+            deliveries.c.attempts < max_attempts,
+            ready,
+        )
+        .order_by(deliveries.c.attempts, deliveries.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def _chunks(items: Sequence[int], size: int) -> list[Sequence[int]]:

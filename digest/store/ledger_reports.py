@@ -1,14 +1,17 @@
-"""What the delivery ledger says, for reports: counts by state (of one edition or
-several at once, for the desk's list), who left since, and every row."""
+"""What the delivery ledger says, for reports and monitoring: what is unfinished or
+missing, counts by state (of one edition or several at once, for the desk's list),
+who left since, the deliveries to one address, and every row."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, exists, func, or_, select
 
-from digest.models import Delivery, DeliveryState
+from digest.models import Delivery, DeliveryState, SubscriberStatus
 from digest.store.schema import deliveries, editions, subscribers
+
+P, S = DeliveryState.PENDING.value, DeliveryState.SENDING.value
 
 
 class LedgerReports:
@@ -16,6 +19,37 @@ class LedgerReports:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+
+    def unfinished(self, edition_id: int, max_attempts: int) -> int:
+        """Rows that may still go out: pending or in flight, or failed below the cap."""
+        query = select(func.count()).where(
+            deliveries.c.edition_id == edition_id,
+            or_(
+                deliveries.c.state.in_([P, S]),
+                and_(
+                    deliveries.c.state == DeliveryState.FAILED.value,
+                    deliveries.c.attempts < max_attempts,
+                ),
+            ),
+        )
+        with self.engine.connect() as conn:
+            return int(conn.scalar(query) or 0)
+
+    def missing(self, edition_id: int, timezone: str | None = None) -> int:
+        """Active subscribers (of ``timezone``) with no row for this edition yet."""
+        query = select(func.count()).where(
+            subscribers.c.status == SubscriberStatus.ACTIVE.value,
+            ~exists().where(
+                and_(
+                    deliveries.c.edition_id == edition_id,
+                    deliveries.c.email == subscribers.c.email,
+                )
+            ),
+        )
+        if timezone is not None:
+            query = query.where(subscribers.c.timezone == timezone)
+        with self.engine.connect() as conn:
+            return int(conn.scalar(query) or 0)
 
     def counts(self, edition_id: int) -> dict[str, int]:
         return self.counts_of([edition_id]).get(edition_id, {})

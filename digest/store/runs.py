@@ -1,8 +1,11 @@
-"""Run history: every collection, edition run and send, with its outcome."""
+"""Run history: every collection, edition run and send, with its outcome, and the
+process that ran it (its lease holder), so a run whose process died mid-way can be
+closed as ``interrupted``."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +28,12 @@ class RunRecord:
     status: str
     summary: dict[str, Any]
     error: str | None
+    timezone: str | None = None
+    holder: str | None = None
+
+
+# The kinds of run that deliver an edition (a scheduled or manual run, a catch-up, a send).
+EDITION_KINDS = ("run", "catch-up", "send")
 
 
 class RunLog:
@@ -38,6 +47,8 @@ class RunLog:
         period: str | None,
         now: datetime,
         timezone: str | None = None,
+        *,
+        holder: str | None = None,
     ) -> int:
         with self.engine.begin() as conn:
             result = conn.execute(
@@ -48,6 +59,7 @@ class RunLog:
                     timezone=timezone,
                     started_at=now,
                     status="running",
+                    holder=holder,
                 )
             )
             return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -60,7 +72,7 @@ class RunLog:
         of the run."""
         query = select(runs.c.id).where(
             runs.c.edition == edition,
-            runs.c.kind.in_(["run", "catch-up", "send"]),
+            runs.c.kind.in_(EDITION_KINDS),
             runs.c.started_at >= since,
         )
         if not any_group:
@@ -111,13 +123,51 @@ class RunLog:
         with self.engine.connect() as conn:
             return conn.execute(query.limit(1)).first() is not None
 
+    def recorded(self, edition: str, period: str, timezone: str | None, status: str) -> bool:
+        """Whether a run of this edition, period and delivery group ended ``status``."""
+        group = runs.c.timezone.is_(None) if timezone is None else runs.c.timezone == timezone
+        query = select(runs.c.id).where(
+            runs.c.edition == edition, runs.c.period == period, group, runs.c.status == status
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
+    def running(self) -> list[RunRecord]:
+        """Runs not finished: going on, or left so by a process that died."""
+        query = select(runs).where(runs.c.status == "running").order_by(runs.c.id)
+        with self.engine.connect() as conn:
+            return [_record(row) for row in conn.execute(query)]
+
+    def interrupt(self, dead: Callable[[RunRecord], bool], now: datetime) -> list[RunRecord]:
+        """Close as ``interrupted`` the running runs whose process ``dead`` says is gone
+        (a kill -9, a lost node): they will never finish by themselves."""
+        closed = []
+        for record in self.running():
+            if not dead(record):
+                continue
+            with self.engine.begin() as conn:
+                done = conn.execute(
+                    update(runs)
+                    .where(runs.c.id == record.id, runs.c.status == "running")
+                    .values(
+                        status="interrupted",
+                        finished_at=now,
+                        error=f"its process ({record.holder}) stopped before it finished",
+                    )
+                )
+            if done.rowcount:
+                closed.append(record)
+        return closed
+
     def last_success(self, edition: str) -> RunRecord | None:
+        """The latest run of the edition that delivered (whole or in part): a run, a
+        catch-up or a send."""
         query = (
             select(runs)
             .where(
                 runs.c.edition == edition,
                 runs.c.status.in_(["ok", "partial"]),
-                runs.c.kind == "run",
+                runs.c.kind.in_(EDITION_KINDS),
             )
             .order_by(runs.c.started_at.desc())
             .limit(1)
@@ -138,6 +188,8 @@ def _record(row: Any) -> RunRecord:
         status=row.status,
         summary=json.loads(row.summary) if row.summary else {},
         error=row.error,
+        timezone=row.timezone,
+        holder=row.holder,
     )
 
 

@@ -177,15 +177,17 @@ runs = Table(
     "runs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(16), nullable=False),  # run | collect | send
+    Column("kind", String(16), nullable=False),  # run | catch-up | send | collect
     Column("edition", String(63)),
     Column("period", String(32)),
     Column("timezone", String(64)),  # the local-time delivery group, if it was one's
     Column("started_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime()),
-    Column("status", String(16), nullable=False),  # running | ok | failed | skipped
+    # running | ok | partial | held | expired | skipped | failed | interrupted
+    Column("status", String(16), nullable=False),
     Column("summary", Text),  # JSON counts
     Column("error", Text),
+    Column("holder", String(200)),  # the process that ran it (its lease holder)
     Index("ix_runs_edition_started", "edition", "started_at"),
 )
 

@@ -92,15 +92,7 @@ async def signup(request: Request) -> Response:
         return _form(request, words)
     client = client_address(request)
     if not state.signups.allow(client):
-        response = message(
-            request,
-            words,
-            words.gettext("Too many sign-ups"),
-            words.gettext("Too many attempts; try again in a few minutes."),
-            429,
-        )
-        response.headers["Retry-After"] = str(state.signups.retry_after(client))
-        return response
+        return _too_many(request, words, state.signups.retry_after(client))
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
         return _form(request, words, form, 403, **expired(words))
@@ -129,6 +121,22 @@ async def signup(request: Request) -> Response:
                 ),
                 503,
             )
+    return _check_your_inbox(request, words, email)
+
+
+def _too_many(request: Request, words: Messages, retry_after: int) -> Response:
+    response = message(
+        request,
+        words,
+        words.gettext("Too many sign-ups"),
+        words.gettext("Too many attempts; try again in a few minutes."),
+        429,
+    )
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _check_your_inbox(request: Request, words: Messages, email: str) -> Response:
     hours = int(SIGNUP_TTL.total_seconds() // 3600)
     return message(
         request,

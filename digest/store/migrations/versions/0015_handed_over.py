@@ -2,8 +2,8 @@
 time (SMTP: just before the final dot). A crash then leaves in doubt only the rows
 handed over and unanswered; claimed rows never handed over are simply sent again.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 from digest.store.schema import UTCDateTime
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
