@@ -107,6 +107,8 @@ def test_long_first_sentence_still_gives_one_whole_sentence(article_factory: Fac
         "KYIV, Ukraine (AP) — ",
         "BOGOTÁ (AP) — ",
         "SÃO PAULO (Reuters) - ",
+        "(CNN) - ",
+        "(Civic Wire) — ",
     ],
 )
 def test_dateline_is_stripped(article_factory: Factory, dateline: str) -> None:

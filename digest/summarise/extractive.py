@@ -27,11 +27,13 @@ from digest.language.sentences import split_sentences
 from digest.language.tags import ENGLISH
 from digest.models import Article
 
-# "MADRID (EFE) - ", "CALDMOOR, Nov 25 (Civic Wire) - ", "LONDON: "
+# "MADRID (EFE) - ", "CALDMOOR, Nov 25 (Civic Wire) - ", "(CNN) - "
 _DATELINE = re.compile(
-    r"^[A-ZÀ-Þ][A-ZÀ-Þ .'-]{2,40}"  # the city, in capitals
+    r"^(?:[A-ZÀ-Þ][A-ZÀ-Þ .'-]{2,40}"  # the city, in capitals
     r"(?:,\s*[A-Z][\w.]{1,20}(?:\s+\d{1,2})?)?"  # ", Country" or ", Nov 25"
-    r"\s*(?:\([^)]{1,30}\))?\s*[-–—]\s+"  # "(Agency) - "
+    r"\s*(?:\([^)]{1,30}\))?"  # "(Agency)"
+    r"|\([A-Z][\w .&-]{1,30}\))"  # or the agency alone
+    r"\s*[-–—]\s+"
 )
 MAX_SENTENCES = 3
 # A candidate whose content words are more than this share covered by the chosen
