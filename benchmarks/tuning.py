@@ -12,11 +12,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 CANDIDATES: list[dict[str, dict[str, Any]]] = [
-    {},  # the shipped defaults: merge_threshold 0.44, redundancy 0.5, lead_weight 0.6
+    {},  # the shipped defaults: merge_threshold 0.44, redundancy 0.5, lead_weight 0
     {"stories": {"merge_threshold": 0.40}},
     {"stories": {"merge_threshold": 0.42}},
     {"stories": {"merge_threshold": 0.46}},
-    {"summaries": {"lead_weight": 1.2, "redundancy": 0.4}},
+    {"summaries": {"lead_weight": 0.6}},  # the bonus for leads shipped before
 ]
 
 

@@ -107,6 +107,8 @@ def test_long_first_sentence_still_gives_one_whole_sentence(article_factory: Fac
         "KYIV, Ukraine (AP) — ",
         "BOGOTÁ (AP) — ",
         "SÃO PAULO (Reuters) - ",
+        "(CNN) - ",
+        "(Civic Wire) — ",
     ],
 )
 def test_dateline_is_stripped(article_factory: Factory, dateline: str) -> None:
@@ -165,6 +167,35 @@ def test_near_identical_leads_from_two_outlets_appear_once(article_factory: Fact
     leads = [s for s in _sentences(summary) if s.startswith("Spain's parliament approved")]
     assert len(leads) == 1
     assert "Landlords said they would go to court over the measure." in summary
+
+
+CLOSURES = (
+    "Residents gathered outside the town hall on Tuesday as officials spoke. "
+    "The harbour bridge will close for repairs in March. "
+    "The market square will close for repairs in April."
+)
+
+
+@pytest.mark.parametrize(
+    ("headline", "summary"),
+    [
+        (
+            "Harbour bridge to close for repairs",
+            "The harbour bridge will close for repairs in March.",
+        ),
+        (
+            "Market square to close for repairs",
+            "The market square will close for repairs in April.",
+        ),
+    ],
+)
+def test_the_headline_says_what_the_story_is_about(
+    article_factory: Factory, headline: str, summary: str
+) -> None:
+    # The same report under two headlines: the sentence that tells the headline's news
+    # is chosen, not the scene-setting lead nor the other closure.
+    article = article_factory(title=headline, text=CLOSURES)
+    assert summarise([article], budget_words=10) == summary
 
 
 def test_chosen_sentences_keep_reading_order(article_factory: Factory) -> None:

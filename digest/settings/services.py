@@ -74,7 +74,7 @@ class SummariesSettings(Frozen):
     # a sentence whose content words are more than `redundancy` covered by the chosen
     # ones says nothing new; `lead_weight` is the bonus of a report's first sentences.
     redundancy: float = Field(default=0.5, gt=0.0, le=1.0)
-    lead_weight: float = Field(default=0.6, ge=0.0, le=5.0)
+    lead_weight: float = Field(default=0.0, ge=0.0, le=5.0)
 
     @model_validator(mode="after")
     def _llm_needs_endpoint(self) -> SummariesSettings:
