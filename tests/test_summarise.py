@@ -226,3 +226,35 @@ def test_deterministic(article_factory: Factory) -> None:
 def test_nothing_to_say_gives_empty_string(article_factory: Factory, texts: list[str]) -> None:
     articles = [article_factory(f"a{i}", text=t) for i, t in enumerate(texts)]
     assert summarise(articles) == ""
+
+
+def test_a_report_that_opens_on_the_news_already_told_is_not_added(
+    article_factory: Factory,
+) -> None:
+    """Two outlets open on the same news in their own words; the second opening adds
+    power cuts after it, but read one after the other they say it twice. What another
+    report adds in a sentence of its own may follow."""
+    articles = [
+        article_factory(
+            "a1",
+            source="Coast Herald",
+            title="Storm Ilse hits the west coast",
+            text="Storm Ilse battered the west coast overnight into Sunday, with a gust of "
+            "151 km/h measured at the Cape Morrow lighthouse, forecasters said. "
+            "The harbour wall at Penhallow was damaged in two places.",
+        ),
+        article_factory(
+            "a2",
+            source="Westline",
+            title="Storm Ilse cuts power to 30,000 homes",
+            text="Storm Ilse swept across the west coast overnight, cutting power to about "
+            "30,000 homes at its peak and closing the coast road, officials said on Sunday. "
+            "Trains between Morrow and Penhallow were suspended after trees fell on the line "
+            "in three places.",
+        ),
+    ]
+    summary = summarise(articles, budget_words=70)
+    battered = "Storm Ilse battered the west coast overnight" in summary
+    swept = "Storm Ilse swept across the west coast overnight" in summary
+    assert battered != swept, summary  # one opening, never both
+    assert len(_sentences(summary)) >= 2, summary  # what else the reports add still fits

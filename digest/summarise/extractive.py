@@ -3,9 +3,12 @@
 Sentences are scored by how central their words are to the whole story (a word
 centroid over every sentence of every member article, where each report's headline
 counts as one more mention of its words: the headlines say what the story is
-about), with an optional bonus for lead position. A sentence adds to the summary only what
-the chosen ones do not say already: one whose content words are mostly covered by
-them (the same facts in another outlet's words) is skipped. The chosen ones keep
+about), with an optional bonus for lead position. A sentence adds to the summary
+only what the chosen ones do not say already: one whose content words are mostly
+covered by them (the same facts in another outlet's words) is skipped, and so is
+another report's sentence that opens on the news a chosen one told ("Storm Bertil
+swept across the north coast overnight ..." after "Storm Bertil battered the north
+coast overnight ..."), whatever it adds after that. The chosen ones keep
 their reading order, and no sentence leans on one the reader has not seen: a
 sentence that opens with a pronoun, a connective or a bare count ("He said ...",
 "But ...", "Two voted ...") comes right after the sentence it follows in its report
@@ -43,6 +46,12 @@ MAX_COVERED = 0.5
 # default, as the headlines in the centroid already favour the sentences that tell
 # their news (chosen by `make eval`).
 LEAD_WEIGHT = 0.0
+# A sentence of another report whose first OPENING_WORDS content words are at least
+# RESTATED told by one chosen sentence opens on the same news: it is not added. A rule
+# for readers, not for scores: at 0.8 the held-out NeuS ROUGE-1 moves by 0.001 or less
+# on each half (2/3 cost half1 0.004) and BBC sentence precision not at all.
+OPENING_WORDS = 6
+RESTATED = 0.8
 HEADLINE_MENTIONS = 1  # a report's headline counts like one more sentence naming its words
 # Per language (``digest.language.profiles``): boilerplate ("click here", "photo:"),
 # bylines ("By Jane Doe", "Por Ana Ruiz y"), openers that point back at a sentence
@@ -59,6 +68,7 @@ class _Candidate:
     length: int
     leaning: bool  # opens by pointing back: needs the sentence before it in its report
     named: str | None  # opens on this surname ("Thalberg said"): needs them introduced
+    opening: tuple[str, ...] = ()  # its first content words: what it is about
 
 
 def summarise(
@@ -167,7 +177,20 @@ def _says_again(
         return bool(chosen)
     if len(candidate.words & covered) / len(candidate.words) > redundancy:
         return True
-    return any(_overlap(candidate.words, c.words) > redundancy for c in chosen)
+    if any(_overlap(candidate.words, c.words) > redundancy for c in chosen):
+        return True
+    return any(_restates(candidate, c) for c in chosen)
+
+
+def _restates(candidate: _Candidate, chosen: _Candidate) -> bool:
+    """Another report's sentence that opens on what a chosen one already told ("Storm
+    Bertil swept across the north coast overnight ..." after "Storm Bertil battered
+    the north coast overnight ..."): the same news again in other words, however much
+    it adds after its opening."""
+    if candidate.article == chosen.article or len(candidate.opening) < OPENING_WORDS:
+        return False
+    told = sum(word in chosen.words for word in candidate.opening)
+    return told / len(candidate.opening) >= RESTATED
 
 
 def _candidates(articles: Sequence[Article], rules: Profile) -> list[_Candidate]:
@@ -189,7 +212,10 @@ def _candidates(articles: Sequence[Article], rules: Profile) -> list[_Candidate]
             words = _content_words(sentence, rules)
             leaning = _leans_back(sentence, rules)
             named = _named(sentence, people, rules)
-            out.append(_Candidate(sentence, words, a_index, position, length, leaning, named))
+            opening = tuple(_opening(sentence, rules))
+            out.append(
+                _Candidate(sentence, words, a_index, position, length, leaning, named, opening)
+            )
             position += 1
     return out
 
@@ -243,3 +269,9 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / min(len(a), len(b))
+
+
+def _opening(sentence: str, rules: Profile) -> list[str]:
+    """The first ``OPENING_WORDS`` content words of ``sentence``, in order."""
+    words = (w for w in rules.words.findall(sentence.lower()) if w not in rules.stop_words)
+    return [w for _, w in zip(range(OPENING_WORDS), words, strict=False)]
