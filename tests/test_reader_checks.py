@@ -282,3 +282,31 @@ def test_the_headline_agrees_with_the_summary_on_its_figures() -> None:
     story = make_story(outcome, summary, FIXED_NOW.timestamp(), None)
     assert "200,000" in summary
     assert story.headline == "Border arrests rise in July"
+
+
+def test_the_headline_links_to_the_report_it_comes_from() -> None:
+    """The headline, its link and the outlet credited first are one report's, while
+    the story keeps its group lead's id (stable across rebuilds)."""
+    lead = make_article(
+        "a1",
+        source="Ledger",
+        title="Border arrests: a record month",
+        text="Summer crossings at the southern border rose again in a month of heat and storms.",
+        url="https://ledger.example/border",
+    )
+    figures = make_article(
+        "a2",
+        source="Civic Wire",
+        title="Border arrests rise to 200,000 in July",
+        text="Border agents made about 200,000 arrests at the southern border in July, "
+        "according to new figures released on Thursday by the customs agency.",
+        url="https://civicwire.example/border-july",
+    )
+    outcome = FollowUp([lead, figures])
+    from digest.summarise.story import story_summary
+
+    story = make_story(outcome, story_summary(outcome, 60), FIXED_NOW.timestamp(), None)
+    assert story.headline == "Border arrests rise to 200,000 in July"
+    assert story.url == "https://civicwire.example/border-july"
+    assert attribution(story).lead is not None and attribution(story).lead.source == "Civic Wire"
+    assert story.id == make_story(FollowUp([lead]), "", FIXED_NOW.timestamp(), None).id

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
+from digest.language.tags import article_language
 from digest.models import Article, Ranking, Story, StoryLink
-from digest.stories.headlines import choose_headline
+from digest.stories.headlines import choose_headline, headline_article
 from digest.stories.updates import FollowUp
 
 
@@ -31,14 +32,20 @@ def story_ranking(
 def make_story(
     outcome: FollowUp, summary: str, now_ts: float, weights: Mapping[str, float] | None
 ) -> Story:
-    """The story a group's follow-up tells: headed, summarised and ranked."""
+    """The story a group's follow-up tells: headed, summarised and ranked; its links
+    start with the report its headline comes from."""
     tellings = outcome.articles
     ranking = story_ranking(tellings, now_ts, weights)
+    # The headline's report is the link it points to and the outlet credited first;
+    # the id stays the group's lead's, stable across rebuilds.
+    language = article_language(tellings[0], outcome.language) if tellings else ""
+    first = headline_article(tellings, language, summary) if tellings else 0
+    linked = [*tellings[first : first + 1], *tellings[:first], *tellings[first + 1 :]]
     return Story(
         id=story_id(tellings),
         headline=choose_headline(tellings, outcome.language, summary),
         summary=summary,
-        articles=tuple(StoryLink(a.id, a.outlet_name, a.title, a.url) for a in tellings),
+        articles=tuple(StoryLink(a.id, a.outlet_name, a.title, a.url) for a in linked),
         score=ranking.total,
         published=max((a.published for a in tellings if a.published), default=None),
         image=next((a.image for a in tellings if a.image), None),
