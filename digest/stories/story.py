@@ -48,7 +48,7 @@ def make_story(
         articles=tuple(StoryLink(a.id, a.outlet_name, a.title, a.url) for a in linked),
         score=ranking.total,
         published=max((a.published for a in tellings if a.published), default=None),
-        image=next((a.image for a in tellings if a.image), None),
+        image=next((a.image for a in linked if a.image), None),
         ranking=ranking,
         update_of=outcome.update_of,
     )
