@@ -5,11 +5,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from digest.models import Article, Story, StoryLink
-from digest.sections.assign import assign_sections
+from digest.sections.assign import _experts, assign_sections
+from digest.sections.keywords import story_words
 from digest.settings.editions import SectionSettings
+from digest.stories.vectors import concepts, tfidf
 
 Factory = Callable[..., Article]
 
@@ -307,3 +311,29 @@ def test_a_large_edition_learns_each_section_vocabulary(article_factory: Factory
     assert right >= 0.8 * len(quiet)
     keyworded = [a.id for a in articles if "-k" in a.id]
     assert all(placed[i] == i.split("-")[0] for i in keyworded)
+
+
+def test_two_experts_learn_short_items(article_factory: Factory) -> None:
+    # Headline-and-a-sentence items: the regression and the naive Bayes expert,
+    # trained on half of each desk, place the other half; a section without
+    # training stories keeps probability 0 and every row is a distribution.
+    rng = random.Random(3)
+    desks = list(DESK_WORDS)
+    articles = [
+        article_factory(
+            f"{desk}{i}",
+            title=" ".join(rng.sample(DESK_WORDS[desk].split(), 3)).capitalize(),
+            text=" ".join(rng.sample(DESK_WORDS[desk].split(), 3) + rng.sample(COMMON, 5)),
+        )
+        for desk in desks
+        for i in range(12)
+    ]
+    read = [story_words([a]) for a in articles]
+    words = tfidf([" ".join(s.head + s.body) for s in read], min_df=2).rows
+    features = sp.hstack([words, sp.csr_matrix(concepts(words, 10))]).tocsr()
+    target = np.repeat(np.arange(len(desks)), 12)
+    train = np.arange(len(articles)) % 2 == 0
+    probabilities = _experts(words, features, target, train, len(desks) + 1)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert (probabilities[:, -1] == 0).all()
+    assert (probabilities.argmax(axis=1)[~train] == target[~train]).mean() >= 0.9
