@@ -337,3 +337,38 @@ def test_two_experts_learn_short_items(article_factory: Factory) -> None:
     assert np.allclose(probabilities.sum(axis=1), 1.0)
     assert (probabilities[:, -1] == 0).all()
     assert (probabilities.argmax(axis=1)[~train] == target[~train]).mean() >= 0.9
+
+
+def test_a_story_in_no_group_keeps_its_learned_section_with_a_passing_mention(
+    article_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Neighbours bear nothing out here, so only a story's own words can. One passing
+    # mention of a Business word is too little for a story on an uncovered subject
+    # (the weather stories stay grouped), but a lone story the classifiers place in
+    # Business and that names it keeps that section rather than going to Other.
+    monkeypatch.setattr("digest.sections.assign.MIN_SUPPORT", 1.1)
+    rng = random.Random(5)
+    desks = [
+        _desk_story(article_factory, rng, desk, i, keywords=True)
+        for desk in DESK_WORDS
+        for i in range(24)
+    ]
+    weather = [
+        article_factory(f"w{k}{i}", title=title, text=text)
+        for k in range(3)
+        for i, (title, text) in enumerate(WEATHER)
+    ]
+    ferry = article_factory(
+        "ferry",
+        title="Ferry operator cuts winter crossings",
+        text="The ferry operator will run fewer crossings from January, when few "
+        "passengers travel. Its shares were unchanged.",
+    )
+    quiet = article_factory(
+        "choir", title="Choir seeks new voices", text="The village choir meets on Tuesdays."
+    )
+    result = assign_sections([_story([a]) for a in [*desks, *weather, ferry, quiet]], SECTIONS)
+    assert _section_of(result, "s-ferry") == "Business"
+    assert _section_of(result, "s-choir") == "Other"
+    (group,) = [name for name in result if name not in {"Business", "Sport", "Culture", "Other"}]
+    assert sorted(s.id for s in result[group]) == sorted(f"s-{a.id}" for a in weather)
