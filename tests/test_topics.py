@@ -5,11 +5,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from digest.models import Article, Story, StoryLink
-from digest.sections.assign import assign_sections
+from digest.sections.assign import _experts, assign_sections
+from digest.sections.keywords import story_words
 from digest.settings.editions import SectionSettings
+from digest.stories.vectors import concepts, tfidf
 
 Factory = Callable[..., Article]
 
@@ -307,3 +311,64 @@ def test_a_large_edition_learns_each_section_vocabulary(article_factory: Factory
     assert right >= 0.8 * len(quiet)
     keyworded = [a.id for a in articles if "-k" in a.id]
     assert all(placed[i] == i.split("-")[0] for i in keyworded)
+
+
+def test_two_experts_learn_short_items(article_factory: Factory) -> None:
+    # Headline-and-a-sentence items: the regression and the naive Bayes expert,
+    # trained on half of each desk, place the other half; a section without
+    # training stories keeps probability 0 and every row is a distribution.
+    rng = random.Random(3)
+    desks = list(DESK_WORDS)
+    articles = [
+        article_factory(
+            f"{desk}{i}",
+            title=" ".join(rng.sample(DESK_WORDS[desk].split(), 3)).capitalize(),
+            text=" ".join(rng.sample(DESK_WORDS[desk].split(), 3) + rng.sample(COMMON, 5)),
+        )
+        for desk in desks
+        for i in range(12)
+    ]
+    read = [story_words([a]) for a in articles]
+    words = tfidf([" ".join(s.head + s.body) for s in read], min_df=2).rows
+    features = sp.hstack([words, sp.csr_matrix(concepts(words, 10))]).tocsr()
+    target = np.repeat(np.arange(len(desks)), 12)
+    train = np.arange(len(articles)) % 2 == 0
+    probabilities = _experts(words, features, target, train, len(desks) + 1)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert (probabilities[:, -1] == 0).all()
+    assert (probabilities.argmax(axis=1)[~train] == target[~train]).mean() >= 0.9
+
+
+def test_a_story_in_no_group_keeps_its_learned_section_with_a_passing_mention(
+    article_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Neighbours bear nothing out here, so only a story's own words can. One passing
+    # mention of a Business word is too little for a story on an uncovered subject
+    # (the weather stories stay grouped), but a lone story the classifiers place in
+    # Business and that names it keeps that section rather than going to Other.
+    monkeypatch.setattr("digest.sections.assign.MIN_SUPPORT", 1.1)
+    rng = random.Random(5)
+    desks = [
+        _desk_story(article_factory, rng, desk, i, keywords=True)
+        for desk in DESK_WORDS
+        for i in range(24)
+    ]
+    weather = [
+        article_factory(f"w{k}{i}", title=title, text=text)
+        for k in range(3)
+        for i, (title, text) in enumerate(WEATHER)
+    ]
+    ferry = article_factory(
+        "ferry",
+        title="Ferry operator cuts winter crossings",
+        text="The ferry operator will run fewer crossings from January, when few "
+        "passengers travel. Its shares were unchanged.",
+    )
+    quiet = article_factory(
+        "choir", title="Choir seeks new voices", text="The village choir meets on Tuesdays."
+    )
+    result = assign_sections([_story([a]) for a in [*desks, *weather, ferry, quiet]], SECTIONS)
+    assert _section_of(result, "s-ferry") == "Business"
+    assert _section_of(result, "s-choir") == "Other"
+    (group,) = [name for name in result if name not in {"Business", "Sport", "Culture", "Other"}]
+    assert sorted(s.id for s in result[group]) == sorted(f"s-{a.id}" for a in weather)
