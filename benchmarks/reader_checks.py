@@ -42,10 +42,11 @@ from digest.serialise import story_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“‘(]?[A-Z0-9])")
-# A full stop after these is not a sentence's end ("Dr. Scott Atlas", "the U.S. Senate").
+# A full stop after these is not a sentence's end ("Dr. Scott Atlas", "the U.S. Senate",
+# a tokenised ".357" read as "a. 357": no sentence ends on a one-letter word).
 TITLES = re.compile(
     r"\b(?:Mr|Mrs|Ms|Dr|Prof|Rep|Sen|Gov|Lt|Gen|Col|Sgt|Capt|Rev|St|Jr|Sr|No|Mt|Ft|Jan|Feb|"
-    r"Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|[A-Z](?:\.[A-Z])*)\.$"
+    r"Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|[A-Za-z](?:\.[A-Za-z])*)\.$"
 )
 WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")

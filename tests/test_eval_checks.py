@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.reader_checks import check, dangles, repeats
+from benchmarks.reader_checks import check, dangles, repeats, sentences
 
 
 def _story(headline: str, summary: str, *sources: tuple[str, str]) -> dict[str, Any]:
@@ -75,3 +75,13 @@ def test_two_sentences_sharing_most_of_the_shorter_ones_words_repeat() -> None:
         "Overnight Storm Bertil left 41,000 homes without power."
     )
     assert not repeats("Storm Bertil cut power to 41,000 homes. Schools stay closed in Millbrook.")
+
+
+def test_the_checks_split_sentences_where_a_reader_does() -> None:
+    assert sentences("Dr. Scott Atlas spoke. The U.S. Senate voted.") == [
+        "Dr. Scott Atlas spoke.",
+        "The U.S. Senate voted.",
+    ]
+    # A tokenised ".357" ("pulled out a. 357 revolver") is one sentence, not two.
+    assert len(sentences("Police said he pulled out a. 357 revolver in the street.")) == 1
+    assert len(sentences("He won 3-1. 357 fans were there.")) == 2
