@@ -372,3 +372,17 @@ def test_a_story_in_no_group_keeps_its_learned_section_with_a_passing_mention(
     assert _section_of(result, "s-choir") == "Other"
     (group,) = [name for name in result if name not in {"Business", "Sport", "Culture", "Other"}]
     assert sorted(s.id for s in result[group]) == sorted(f"s-{a.id}" for a in weather)
+
+
+def test_an_edition_without_configured_sections_groups_every_story(
+    article_factory: Factory,
+) -> None:
+    """No [[editions.sections]]: automatic groups and the fallback hold every story."""
+    weather = [
+        _story([article_factory(f"w{i}", title=title, text=text)])
+        for i, (title, text) in enumerate(WEATHER)
+    ]
+    result = assign_sections(weather, ())
+    assert sorted(s.id for stories in result.values() for s in stories) == sorted(
+        f"s-w{i}" for i in range(len(WEATHER))
+    )

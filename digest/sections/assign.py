@@ -148,10 +148,11 @@ def assign_sections(
     unsupported = np.flatnonzero(~supported).tolist()
     groups = group_stories(words.rows, words.terms, meaning, unsupported, language, unnamed)
     grouped = {i for _, group in groups for i in group}
-    rows = np.arange(len(stories))
-    loose = (choice >= 0) & (fit[rows, np.maximum(choice, 0)] >= MIN_SCORE)
-    supported |= loose & ~np.isin(rows, list(grouped))
-    unsupported = [i for i in unsupported if not supported[i]]
+    if sections:  # a story in no group keeps a learned section it names (docstring, 3.)
+        rows = np.arange(len(stories))
+        loose = (choice >= 0) & (fit[rows, np.maximum(choice, 0)] >= MIN_SCORE)
+        supported |= loose & ~np.isin(rows, list(grouped))
+        unsupported = [i for i in unsupported if not supported[i]]
     for i, (story, _) in enumerate(stories):
         if supported[i]:
             out[sections[choice[i]].name].append(story)
