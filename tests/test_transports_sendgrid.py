@@ -196,9 +196,7 @@ def test_every_fault_mode_sends_exactly_once(
     store, edition_id, emails = _ledger(tmp_path)
     server.faults = ["", fault]  # the second request meets the fault
     server.rate_limit_reset_seconds = 0.2
-    # Under the 1.5 s of "timeout_after_accept", with room for a loaded machine: at 0.5 s
-    # a healthy request of a busy test run timed out too (a second batch cancelled).
-    transport = _transport(server, timeout=1.0)
+    transport = _transport(server, timeout=0.5)
     due = now() + timedelta(minutes=20) if scheduled else None
     report = _run(store, edition_id, transport, due=due)
     delivered = server.delivered()
