@@ -96,12 +96,20 @@ def choose_headline(members: Sequence[Article], language: str = ENGLISH, summary
     """The most informative cleaned member headline (lead first on ties), read in the
     members' language (their own tag, else ``language``); with a ``summary``, among
     the reports it comes from whose figures it bears out (see the module docstring)."""
+    return headed(members, language, summary)[1]
+
+
+def headed(
+    members: Sequence[Article], language: str = ENGLISH, summary: str = ""
+) -> tuple[int, str]:
+    """The index of the member whose headline heads the story, and that headline
+    (``choose_headline``'s choice, with the report it comes from)."""
     if not members:
-        return ""
+        return 0, ""
     language = article_language(members[0], language)
     index = headline_article(members, language, summary)
     lead = members[index]
-    return clean_headline(lead.title, lead.source, language) or members[0].title
+    return index, clean_headline(lead.title, lead.source, language) or members[0].title
 
 
 def headline_article(members: Sequence[Article], language: str = ENGLISH, summary: str = "") -> int:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 
-from digest.language.tags import article_language
 from digest.models import Article, Ranking, Story, StoryLink
-from digest.stories.headlines import choose_headline, headline_article
+from digest.stories.headlines import headed
 from digest.stories.updates import FollowUp
 
 
@@ -38,12 +37,11 @@ def make_story(
     ranking = story_ranking(tellings, now_ts, weights)
     # The headline's report is the link it points to and the outlet credited first;
     # the id stays the group's lead's, stable across rebuilds.
-    language = article_language(tellings[0], outcome.language) if tellings else ""
-    first = headline_article(tellings, language, summary) if tellings else 0
+    first, headline = headed(tellings, outcome.language, summary)
     linked = [*tellings[first : first + 1], *tellings[:first], *tellings[first + 1 :]]
     return Story(
         id=story_id(tellings),
-        headline=choose_headline(tellings, outcome.language, summary),
+        headline=headline,
         summary=summary,
         articles=tuple(StoryLink(a.id, a.outlet_name, a.title, a.url) for a in linked),
         score=ranking.total,
