@@ -228,6 +228,55 @@ def test_nothing_to_say_gives_empty_string(article_factory: Factory, texts: list
     assert summarise(articles) == ""
 
 
+CUT_OFF = (  # a feed's description, cut off mid-sentence by the feed
+    "Port Alder's harbour authority suspended all ferry crossings to the outer islands on "
+    "Thursday after a storm damaged the main passenger pier, stranding about"
+)
+
+
+def test_a_description_cut_off_mid_sentence_gives_its_opening(article_factory: Factory) -> None:
+    summary = summarise([article_factory(text=CUT_OFF)], budget_words=60)
+    assert summary == CUT_OFF + "…"
+
+
+def test_a_long_cut_off_description_is_cut_at_a_word_within_the_budget(
+    article_factory: Factory,
+) -> None:
+    summary = summarise([article_factory(text="PORT ALDER (Civic Wire) - " + CUT_OFF)], 12)
+    assert summary == " ".join(CUT_OFF.split()[:12]) + "…"
+    assert len(summary.split()) == 12 and "Civic Wire" not in summary
+
+
+def test_a_single_overlong_sentence_is_cut_with_an_ellipsis(article_factory: Factory) -> None:
+    sentence = " ".join(f"word{i}" for i in range(90)).capitalize() + "."
+    summary = summarise([article_factory(text=sentence)], budget_words=60)
+    assert summary.endswith("…") and len(summary.split()) == 60
+    assert sentence.startswith(summary[:-1])
+
+
+@pytest.mark.parametrize("opening", ["He said the ferry crossings", "But the harbour authority"])
+def test_a_cut_off_text_that_leans_on_an_unseen_sentence_gives_nothing(
+    article_factory: Factory, opening: str
+) -> None:
+    text = f"{opening} would stop after the storm damaged the pier and"
+    assert summarise([article_factory(text=text)], budget_words=60) == ""
+
+
+def test_a_cut_off_text_that_opens_on_an_unintroduced_surname_gives_nothing(
+    article_factory: Factory,
+) -> None:
+    cut = article_factory("a1", text="Lund said the ferry crossings would stop after the storm")
+    named = article_factory("a2", text="Maria Lund")  # the reports introduce her in full
+    assert summarise([cut], budget_words=60).startswith("Lund said")  # nobody else named
+    assert summarise([cut, named], budget_words=60) == ""
+
+
+def test_the_excerpt_comes_from_the_first_report_that_can_open(article_factory: Factory) -> None:
+    leaning = article_factory("a1", text="He said all ferry crossings would stop until the pier was")
+    plain = article_factory("a2", text=CUT_OFF)
+    assert summarise([leaning, plain], budget_words=60) == CUT_OFF + "…"
+
+
 def test_a_report_that_opens_on_the_news_already_told_is_not_added(
     article_factory: Factory,
 ) -> None:

@@ -13,7 +13,10 @@ their reading order, and no sentence leans on one the reader has not seen: a
 sentence that opens with a pronoun, a connective or a bare count ("He said ...",
 "But ...", "Two voted ...") comes right after the sentence it follows in its report
 or not at all, and one that opens on a person's surname ("Thalberg said ...") only
-once the headline or an earlier sentence named them.
+once the headline or an earlier sentence named them. When no whole sentence can
+stand (many feeds cut their descriptions off mid-sentence), the summary is the
+opening of the first report that leans on nothing, cut at a word within the budget
+and ended with "…": a reader is better served by that than by no summary.
 Deterministic, no model.
 """
 
@@ -85,15 +88,42 @@ def summarise(
     rules = profile(language)
     candidates = _candidates(articles, rules)
     if not candidates:
-        return ""
+        return _excerpt(articles, budget_words, rules)
     headlines = [_content_words(a.title, rules) for a in articles]
     ranked = _ranked(candidates, headlines, lead_weight)
     chosen = _choose(ranked, budget_words, redundancy, articles[0].title)
     if not chosen:
         # Every sentence leans on another: open with the best one that stands alone.
         opener = next((c for c in ranked if _coherent([c], articles[0].title)), None)
-        chosen = [opener] if opener is not None else []
+        if opener is None:
+            return _excerpt(articles, budget_words, rules)
+        chosen = [opener]
     return " ".join(c.text for c in chosen)
+
+
+def _excerpt(articles: Sequence[Article], budget_words: int, rules: Profile) -> str:
+    """When no whole sentence can stand as the summary (a feed's description cut off
+    mid-sentence, a text of one long sentence): the opening of the first report whose
+    text starts like a sentence that leans on nothing, cut at a word within the budget,
+    with "…" where its text goes on. Empty when no report has such a text."""
+    people = _surnames(articles, rules)
+    for article in articles:
+        text = _DATELINE.sub("", " ".join(article.text.split())).strip()
+        if (
+            len(text.split()) < 5
+            or rules.junk.search(text)
+            or rules.byline.match(text)
+            or not rules.starts.match(text)
+            or _leans_back(text, rules)
+            or _named(text, people, rules)
+        ):
+            continue
+        words = text.split()
+        opening = " ".join(words[:budget_words])
+        if len(words) <= budget_words and rules.ends.search(opening):
+            return opening
+        return opening.rstrip(",;:-–— ") + "…"
+    return ""
 
 
 def _ranked(
