@@ -272,7 +272,9 @@ def test_a_cut_off_text_that_opens_on_an_unintroduced_surname_gives_nothing(
 
 
 def test_the_excerpt_comes_from_the_first_report_that_can_open(article_factory: Factory) -> None:
-    leaning = article_factory("a1", text="He said all ferry crossings would stop until the pier was")
+    leaning = article_factory(
+        "a1", text="He said all ferry crossings would stop until the pier was"
+    )
     plain = article_factory("a2", text=CUT_OFF)
     assert summarise([leaning, plain], budget_words=60) == CUT_OFF + "…"
 
