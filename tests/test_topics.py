@@ -313,6 +313,29 @@ def test_a_large_edition_learns_each_section_vocabulary(article_factory: Factory
     assert all(placed[i] == i.split("-")[0] for i in keyworded)
 
 
+def test_sections_do_not_depend_on_the_order_of_the_stories(article_factory: Factory) -> None:
+    # Learning (LSA, neighbours, self-training) reads its rows in order; the stories
+    # are read in a canonical order, so only their own words place them.
+    rng = random.Random(7)
+    articles = [
+        _desk_story(article_factory, rng, desk, i, keywords=i < 8)
+        for desk in DESK_WORDS
+        for i in range(24)
+    ]
+    stories = [_story([a]) for a in articles]
+    first = assign_sections(stories, SECTIONS)
+    membership = {name: {s.id for s in members} for name, members in first.items()}
+    for seed in range(3):
+        shuffled = stories[:]
+        random.Random(seed).shuffle(shuffled)
+        again = assign_sections(shuffled, SECTIONS)
+        assert {name: {s.id for s in members} for name, members in again.items()} == membership
+        # ... and within a section the stories keep the order they came in.
+        position = {s[0].id: i for i, s in enumerate(shuffled)}
+        for members in again.values():
+            assert [position[s.id] for s in members] == sorted(position[s.id] for s in members)
+
+
 def test_two_experts_learn_short_items(article_factory: Factory) -> None:
     # Headline-and-a-sentence items: the regression and the naive Bayes expert,
     # trained on half of each desk, place the other half; a section without
