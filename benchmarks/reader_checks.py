@@ -56,10 +56,24 @@ OPENERS = {"he", "she", "they", "it", "his", "her", "their", "but", "and", "howe
 NUMBER_WORD = re.compile(
     r"^(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|both|dozens|hundreds)$"
 )
+_BARE_VERBS = {"voted", "died", "remained", "said", "told"}
 BARE_AFTER = re.compile(
     r"^(?:of|were|was|are|is|have|had|has|will|would|could|did|do|said|say|says|told|"
     r"remain|remained|voted|died|[a-z]+ed)$"
 )
+# Words that do not name what a count counts ("Three of them", "Two voted for").
+FUNCTION_WORDS = ENGLISH_STOP_WORDS
+
+
+def _counted(words: list[str]) -> bool:
+    """A count's "of" or adjective in -ed followed by what it counts ("Hundreds of
+    villagers", "Three suspected militants") counts something; "Three of them",
+    "Two voted for" and the listed verbs ("Two were", "Three said") do not."""
+    if len(words) < 3 or words[2] in FUNCTION_WORDS:
+        return False
+    return words[1] == "of" or (words[1].endswith("ed") and words[1] not in _BARE_VERBS)
+
+
 ALSO_REPORTED = re.compile(r"^\s*Also reported by:\s*(.*?)(?:\s+and \d+ more)?\s*$", re.MULTILINE)
 REPORTING = re.compile(
     r"^([A-Z][a-z'’-]+)\s+(said|says|told|added|noted|argued|wrote|warned|explained|insisted)\b"
@@ -102,11 +116,11 @@ def dangles(summary: str, headline: str, told: str = "") -> bool:
     if not said:
         return False
     first = said[0]
-    words = WORD.findall(first.lower())[:2]
+    words = WORD.findall(first.lower())[:3]
     if (words and words[0] in OPENERS) or first[0].isdigit():
         return True
-    if len(words) == 2 and NUMBER_WORD.match(words[0]) and BARE_AFTER.match(words[1]):
-        return True
+    if len(words) >= 2 and NUMBER_WORD.match(words[0]) and BARE_AFTER.match(words[1]):
+        return not _counted(words)
     seen = headline
     for sentence in said:
         if _unmet(sentence, seen, told):

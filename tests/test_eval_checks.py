@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from benchmarks.reader_checks import check, dangles, repeats, sentences
 
 
@@ -67,6 +69,23 @@ def test_a_bare_count_or_an_unmet_surname_dangles_wherever_it_is() -> None:
         "Governor Anna Thalberg held the rate. Thalberg said it would fall.", "Bank holds", told
     )
     assert not dangles("The bank held. Thalberg said it would fall.", "Thalberg holds", told)
+
+
+@pytest.mark.parametrize(
+    ("opening", "bare"),
+    [
+        ("Three of them were hurt.", True),
+        ("Two of the victims were children.", True),
+        ("Three died yesterday.", True),
+        ("Two voted Labour.", True),
+        ("Three accused the minister of lying.", True),
+        ("Hundreds of villagers besieged the camp.", False),
+        ("Three suspected militants shot a guard.", False),
+        ("Two injured workers were taken to hospital.", False),
+    ],
+)
+def test_a_count_dangles_only_when_it_counts_nothing(opening: str, bare: bool) -> None:
+    assert dangles(opening, "Headline") is bare
 
 
 def test_two_sentences_sharing_most_of_the_shorter_ones_words_repeat() -> None:

@@ -11,6 +11,9 @@ from email.message import EmailMessage
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
+
+from benchmarks.reader_checks import dangles
 from digest.cleaning.articles import clean
 from digest.models import Edition, Section, Story, StoryLink
 from digest.rendering.attribution import OUTLETS_SHOWN, attribution
@@ -259,6 +262,24 @@ def test_no_sentence_of_a_summary_leans_on_one_the_reader_never_saw() -> None:
 def test_a_count_that_counts_something_may_open_a_summary() -> None:
     text = "Two ferries were cancelled on Friday as the storm reached the coast at noon."
     assert summarise([make_article(text=text, title="Ferries cancelled")], 60).startswith("Two")
+
+
+@pytest.mark.parametrize(
+    ("text", "opens"),
+    [
+        (
+            "Hundreds of villagers besieged the army camp at dawn to ask about their relatives.",
+            True,
+        ),
+        ("Three suspected militants shot dead a security guard outside the bank on Monday.", True),
+        ("Three of them were taken to hospital after the ferry struck the pier on Monday.", False),
+        ("Three died on Monday when the ferry struck the pier in a storm at the harbour.", False),
+    ],
+)
+def test_a_count_opens_a_summary_only_when_it_counts_something(text: str, opens: bool) -> None:
+    summary = summarise([make_article(text=text, title="Harbour news")], 60)
+    assert (summary == text) is opens
+    assert not opens or not dangles(summary, "Harbour news")
 
 
 def test_the_headline_agrees_with_the_summary_on_its_figures() -> None:

@@ -137,6 +137,39 @@ def test_junk_lines_are_never_chosen(article_factory: Factory, junk: str) -> Non
     assert summary == CYCLE_LANE
 
 
+@pytest.mark.parametrize(
+    "news",
+    [
+        "The streaming service gained two million subscribers in the third quarter of the year.",
+        "Readers who subscribed before March will keep the old price until the end of the year.",
+    ],
+)
+def test_a_boilerplate_word_inside_a_longer_word_is_news(
+    article_factory: Factory, news: str
+) -> None:
+    assert summarise([article_factory(text=news)], budget_words=60) == news
+
+
+@pytest.mark.parametrize(
+    ("language", "junk"),
+    [
+        ("es", "Suscríbete a nuestro boletín para recibir las noticias del puerto cada día."),
+        ("es", "Suscríbase ahora y lea todas las noticias del puerto sin límites."),
+        ("de", "Jetzt abonnieren und alle Nachrichten aus dem Hafen lesen."),
+    ],
+)
+def test_junk_calls_to_action_in_other_languages(
+    article_factory: Factory, language: str, junk: str
+) -> None:
+    lead = {
+        "es": "El ayuntamiento aprobó el martes un nuevo carril bici junto al puerto de la ciudad.",
+        "de": "Der Stadtrat hat am Dienstag einen neuen Radweg am Hafen der Stadt beschlossen.",
+    }[language]
+    article = article_factory(text=f"{lead}\n\n{junk}")
+    summary = summarise([article], budget_words=100, language=language)
+    assert summary == lead
+
+
 def test_fragments_and_half_quotes_are_not_chosen(article_factory: Factory) -> None:
     text = (
         f"{CYCLE_LANE}\n\n"

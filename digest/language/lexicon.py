@@ -90,7 +90,7 @@ SPANISH = Lexicon(
     "|subrayó|insistió|sostuvo",
     byline="Por",
     conjunction="y",
-    junk=r"haga clic|pulse aquí|suscríbe|regístrate|síguenos|sigue leyendo|lee también|"
+    junk=r"haga clic|pulse aquí|suscríb\w+|regístrate|síguenos|sigue leyendo|lee también|"
     r"leer más|foto:|fotografía:|imagen:|todos los derechos reservados|^actualizado\b|"
     r"^publicado\b",
     tag_prefix=r"en directo|en vivo|directo|vídeo|video|última hora|exclusiva|opinión|"

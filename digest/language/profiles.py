@@ -137,7 +137,7 @@ def _english() -> Profile:
         full_name=re.compile(r"\b[A-Z][a-z]+ (?=([A-Z][a-z'’-]+)\b)"),
         reported=re.compile(rf"^([A-Z][a-z'’-]+)\s+(?:{words.reporting})\b"),
         byline=re.compile(r"^By (?:[A-Z][a-zA-Z.'-]+ ){1,3}(?:and |[,|]|[A-Z][a-zA-Z.'-]+\b)"),
-        junk=re.compile(f"({words.junk})", re.IGNORECASE),
+        junk=_junk(words.junk),
         tag_prefix=_tag_prefix(words.tag_prefix),
         tag_suffix=_tag_suffix(words.tag_suffix),
         teaser=re.compile(rf"\b({words.teaser})\b", re.IGNORECASE),
@@ -183,7 +183,7 @@ def _other(language: str, lexicon: Lexicon | None) -> Profile:
             rf"^([{UPPER}][{LOWER}'’-]+)\s+(?:{_either(own.reporting, english.reporting)})\b"
         ),
         byline=re.compile(rf"^{byline} (?:{name} ){{1,3}}(?:{conjunction} |[,|]|{name}\b)"),
-        junk=re.compile(f"({_either(own.junk, english.junk)})", re.IGNORECASE),
+        junk=_junk(_either(own.junk, english.junk)),
         tag_prefix=_tag_prefix(_either(own.tag_prefix, english.tag_prefix)),
         tag_suffix=_tag_suffix(_either(own.tag_suffix, english.tag_suffix)),
         teaser=re.compile(rf"\b({_either(own.teaser, english.teaser)})\b", re.IGNORECASE),
@@ -193,6 +193,12 @@ def _other(language: str, lexicon: Lexicon | None) -> Profile:
 
 def _either(*alternatives: str) -> str:
     return "|".join(a for a in alternatives if a)
+
+
+def _junk(alternatives: str) -> re.Pattern[str]:
+    """Boilerplate phrases as whole words: "subscribe" is a call to action,
+    "subscribers" is news (a service's subscribers grew)."""
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
 
 
 def _tag_prefix(words: str) -> re.Pattern[str]:
