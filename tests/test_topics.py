@@ -295,15 +295,20 @@ def _desk_story(make: Factory, rng: random.Random, desk: str, i: int, keywords: 
     return make(f"{desk}-{'k' if keywords else 'q'}{i:02d}", title=title.capitalize(), text=text)
 
 
-def test_a_large_edition_learns_each_section_vocabulary(article_factory: Factory) -> None:
-    # Keywords mark some stories; the rest share only the desk's other words. With
-    # enough stories the sections learn those words and place the quiet stories too.
-    rng = random.Random(5)
-    articles = [
-        _desk_story(article_factory, rng, desk, i, keywords=i < 14)
+def _desk_edition(make: Factory, seed: int, keyworded: int) -> list[Article]:
+    """24 stories per desk, the first ``keyworded`` of each with section keywords."""
+    rng = random.Random(seed)
+    return [
+        _desk_story(make, rng, desk, i, keywords=i < keyworded)
         for desk in DESK_WORDS
         for i in range(24)
     ]
+
+
+def test_a_large_edition_learns_each_section_vocabulary(article_factory: Factory) -> None:
+    # Keywords mark some stories; the rest share only the desk's other words. With
+    # enough stories the sections learn those words and place the quiet stories too.
+    articles = _desk_edition(article_factory, seed=5, keyworded=14)
     result = assign_sections([_story([a]) for a in articles], SECTIONS)
     quiet = {a.id: a.id.split("-")[0] for a in articles if "-q" in a.id}
     placed = {s.id[2:]: name for name, stories in result.items() for s in stories}
@@ -316,13 +321,7 @@ def test_a_large_edition_learns_each_section_vocabulary(article_factory: Factory
 def test_sections_do_not_depend_on_the_order_of_the_stories(article_factory: Factory) -> None:
     # Learning (LSA, neighbours, self-training) reads its rows in order; the stories
     # are read in a canonical order, so only their own words place them.
-    rng = random.Random(7)
-    articles = [
-        _desk_story(article_factory, rng, desk, i, keywords=i < 8)
-        for desk in DESK_WORDS
-        for i in range(24)
-    ]
-    stories = [_story([a]) for a in articles]
+    stories = [_story([a]) for a in _desk_edition(article_factory, seed=7, keyworded=8)]
     first = assign_sections(stories, SECTIONS)
     membership = {name: {s.id for s in members} for name, members in first.items()}
     for seed in range(3):
