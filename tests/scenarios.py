@@ -64,10 +64,8 @@ class Scenario:
             f'outbox_dir = "../outbox"\nbatch_size = {self.batch_size}\n'
             f"max_attempts = {self.max_attempts}",
         )
-        due = self.due.astimezone(UTC)
         config = config.replace(
-            'schedule = { cron = "0 7 * * *", timezone = "Europe/Madrid" }',
-            f'schedule = {{ cron = "{due.minute} {due.hour} * * *", timezone = "UTC" }}',
+            'schedule = { cron = "0 7 * * *", timezone = "Europe/Madrid" }', self._schedule()
         )
         config += (
             f"\n[scheduler]\nlease_seconds = {self.lease_seconds}\nlead_minutes = {self.lead_minutes}\n"
@@ -78,6 +76,16 @@ class Scenario:
         self.project.write_text(config)
         rows = "".join(f"p{i:05d}@mail.example,P{i},UTC,\n" for i in range(self.people))
         (self.project.parent / "subscribers.csv").write_text("email,name,timezone,topics\n" + rows)
+
+    def _schedule(self) -> str:
+        """Due at ``self.due``, in the zone where that is about noon: a test's minutes
+        never cross the edition's local midnight (a new period, and the default
+        deadline), whatever the hour the tests run at."""
+        due = self.due.astimezone(UTC)
+        offset = 12 - due.hour  # whole hours east of UTC, -11 to +12
+        zone = "UTC" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+        local = due + timedelta(hours=offset)
+        return f'schedule = {{ cron = "{local.minute} {local.hour} * * *", timezone = "{zone}" }}'
 
     @property
     def emails(self) -> set[str]:
