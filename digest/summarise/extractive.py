@@ -112,16 +112,14 @@ def _excerpt(articles: Sequence[Article], budget_words: int, rules: Profile) -> 
     people = _surnames(articles, rules)
     for article in articles:
         text = _DATELINE.sub("", " ".join(article.text.split())).strip()
+        words = text.split()
         if (
-            len(text.split()) < 5
-            or rules.junk.search(text)
-            or rules.byline.match(text)
+            _unusable(text, len(words), rules)
             or not rules.starts.match(text)
             or _leans_back(text, rules)
             or _named(text, people, rules)
         ):
             continue
-        words = text.split()
         opening = " ".join(words[:budget_words])
         if len(words) <= budget_words and rules.ends.search(opening):
             return opening
@@ -234,13 +232,7 @@ def _candidates(articles: Sequence[Article], rules: Profile) -> list[_Candidate]
         for sentence in split_sentences(article.text, rules.language):
             sentence = _DATELINE.sub("", sentence).strip()
             length = len(sentence.split())
-            if (
-                length < 5
-                or length > 80
-                or rules.junk.search(sentence)
-                or rules.byline.match(sentence)
-                or not _is_whole(sentence, rules)
-            ):
+            if length > 80 or _unusable(sentence, length, rules) or not _is_whole(sentence, rules):
                 continue
             words = _content_words(sentence, rules)
             leaning = _leans_back(sentence, rules)
@@ -251,6 +243,11 @@ def _candidates(articles: Sequence[Article], rules: Profile) -> list[_Candidate]
             )
             position += 1
     return out
+
+
+def _unusable(text: str, length: int, rules: Profile) -> bool:
+    """Too short to say anything (under 5 words), boilerplate or a byline."""
+    return length < 5 or bool(rules.junk.search(text)) or bool(rules.byline.match(text))
 
 
 def _content_words(text: str, rules: Profile) -> frozenset[str]:
