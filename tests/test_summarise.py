@@ -109,12 +109,34 @@ def test_long_first_sentence_still_gives_one_whole_sentence(article_factory: Fac
         "SÃO PAULO (Reuters) - ",
         "(CNN) - ",
         "(Civic Wire) — ",
+        "NEW YORK (AP) -- ",
+        "By MARTA VIDAL MADRID (AP) -- ",
+        "By Marta Vidal | MADRID (Reuters) - ",
+        "harbourtimes.example - ",
+        "& & & MADRID (EFE) - ",
+        "& & ",
+        ": ",
+        "_ ",
     ],
 )
 def test_dateline_is_stripped(article_factory: Factory, dateline: str) -> None:
+    """A wire text's dateline, with the byline, site or markup debris before it."""
     summary = summarise([article_factory(text=dateline + HOUSING)], budget_words=20)
     assert summary.startswith("Spain's parliament approved a new housing law")
     assert dateline.split()[0].strip(",") not in summary
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "By the end of the year the city will have opened four new schools in the east.",
+        "By Tuesday evening the river had fallen below the level of the harbour wall.",
+        "BERLIN-based Northgrid said on Tuesday that it would build two new wind farms.",
+    ],
+)
+def test_an_opening_that_is_no_dateline_stays(article_factory: Factory, opening: str) -> None:
+    summary = summarise([article_factory(text=opening)], budget_words=40)
+    assert summary == opening
 
 
 @pytest.mark.parametrize(

@@ -33,13 +33,20 @@ from digest.language.sentences import split_sentences
 from digest.language.tags import ENGLISH
 from digest.models import Article
 
-# "MADRID (EFE) - ", "CALDMOOR, Nov 25 (Civic Wire) - ", "(CNN) - "
+# What a wire text opens with before its first sentence, taken off a summary: the
+# debris stripped markup leaves ("& & ", ": "), then a byline run into the dateline
+# ("By JANE DOE PORT ALDER (AP) -- "), the dateline ("MADRID (EFE) - ",
+# "CALDMOOR, Nov 25 (Civic Wire) - ", "(CNN) - ") or the site that syndicated it
+# ("washingtonpost.com - ").
+_DEBRIS = re.compile(r"^[&:;_|•·*~][\s&:;_|•·*~]*")
 _DATELINE = re.compile(
-    r"^(?:[A-ZÀ-Þ][A-ZÀ-Þ .'-]{2,40}"  # the city, in capitals
+    r"^(?:By\s+[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,3}[\s&|,]+)?"  # the byline
+    r"(?:[A-ZÀ-Þ][A-ZÀ-Þ .'-]{2,40}"  # the city, in capitals
     r"(?:,\s*[A-Z][\w.]{1,20}(?:\s+\d{1,2})?)?"  # ", Country" or ", Nov 25"
     r"\s*(?:\([^)]{1,30}\))?"  # "(Agency)"
-    r"|\([A-Z][\w .&-]{1,30}\))"  # or the agency alone
-    r"\s*[-–—]\s+"
+    r"|\([A-Z][\w .&-]{1,30}\)"  # or the agency alone
+    r"|[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24})"  # or a site's domain
+    r"\s*[-–—]{1,2}\s+"
 )
 MAX_SENTENCES = 3
 # A candidate whose content words are more than this share covered by the chosen
@@ -111,7 +118,7 @@ def _excerpt(articles: Sequence[Article], budget_words: int, rules: Profile) -> 
     with "…" where its text goes on. Empty when no report has such a text."""
     people = _surnames(articles, rules)
     for article in articles:
-        text = _DATELINE.sub("", " ".join(article.text.split())).strip()
+        text = _opening_cleared(" ".join(article.text.split()))
         words = text.split()
         if (
             _unusable(text, len(words), rules)
@@ -230,7 +237,7 @@ def _candidates(articles: Sequence[Article], rules: Profile) -> list[_Candidate]
     for a_index, article in enumerate(articles):
         position = 0
         for sentence in split_sentences(article.text, rules.language):
-            sentence = _DATELINE.sub("", sentence).strip()
+            sentence = _opening_cleared(sentence)
             length = len(sentence.split())
             if length > 80 or _unusable(sentence, length, rules) or not _is_whole(sentence, rules):
                 continue
@@ -243,6 +250,11 @@ def _candidates(articles: Sequence[Article], rules: Profile) -> list[_Candidate]
             )
             position += 1
     return out
+
+
+def _opening_cleared(text: str) -> str:
+    """``text`` without the debris, byline and dateline it opens with."""
+    return _DATELINE.sub("", _DEBRIS.sub("", text)).strip()
 
 
 def _unusable(text: str, length: int, rules: Profile) -> bool:
