@@ -6,9 +6,12 @@ import itertools
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
 
+import digest.stories.grouping as grouping
 from digest.models import Article
 from digest.stories.grouping import group_articles
 from digest.stories.story import story_id, story_ranking
@@ -101,6 +104,25 @@ def _all_articles(make: Factory) -> list[Article]:
 def test_texts_are_realistic_lengths() -> None:
     for text in (FERRY_WIRE, FERRY_WIRE_EDITED, FERRY_OWN_WORDS, LIBRARY, FOOTBALL):
         assert 80 <= len(text.split()) <= 150
+
+
+def test_stories_are_grouped_on_one_numeric_thread(
+    article_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BLAS and OpenMP threads contend for the cores other processes use: grouping asks
+    # for one, whatever the process had, and gives the setting back.
+    seen: list[set[int]] = []
+    group_one = grouping._group_one_language
+
+    def watched(*args: Any) -> list[list[Article]]:
+        seen.append({pool["num_threads"] for pool in threadpool_info()})
+        return group_one(*args)
+
+    monkeypatch.setattr(grouping, "_group_one_language", watched)
+    with threadpool_limits(limits=2):
+        group_articles(_all_articles(article_factory))
+        assert seen == [{1}]
+        assert {pool["num_threads"] for pool in threadpool_info()} == {2}
 
 
 def test_no_articles_no_stories() -> None:

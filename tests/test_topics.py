@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from threadpoolctl import threadpool_info, threadpool_limits
 
+import digest.sections.assign as assign_module
 from digest.models import Article, Story, StoryLink
 from digest.sections.assign import _experts, assign_sections
 from digest.sections.keywords import story_words
@@ -333,6 +336,26 @@ def test_sections_do_not_depend_on_the_order_of_the_stories(article_factory: Fac
         position = {s[0].id: i for i, s in enumerate(shuffled)}
         for members in again.values():
             assert [position[s.id] for s in members] == sorted(position[s.id] for s in members)
+
+
+def test_sections_are_learned_on_one_numeric_thread(
+    article_factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BLAS and OpenMP threads contend for the cores other processes use: the section
+    # stage asks for one, whatever the process had, and gives the setting back.
+    seen: list[set[int]] = []
+    learn = assign_module._assign
+
+    def watched(*args: Any) -> dict[str, list[Story]]:
+        seen.append({pool["num_threads"] for pool in threadpool_info()})
+        return learn(*args)
+
+    monkeypatch.setattr(assign_module, "_assign", watched)
+    stories = [_story([a]) for a in _desk_edition(article_factory, seed=3, keyworded=8)]
+    with threadpool_limits(limits=2):
+        assign_sections(stories, SECTIONS)
+        assert seen == [{1}]
+        assert {pool["num_threads"] for pool in threadpool_info()} == {2}
 
 
 def test_two_experts_learn_short_items(article_factory: Factory) -> None:

@@ -70,7 +70,7 @@ from digest.models import Article, Section, Story
 from digest.sections.automatic import UNNAMED, group_stories
 from digest.sections.keywords import StoryWords, keyword_fit, story_words
 from digest.settings.editions import EditionSettings, SectionSettings
-from digest.stories.vectors import concepts, dense_neighbours, tfidf
+from digest.stories.vectors import concepts, dense_neighbours, numeric_threads, tfidf
 
 # The fallback section, when the settings name none (in the edition's language).
 OTHER = N_("Other")
@@ -142,7 +142,8 @@ def assign_sections(
     depend on the order of their rows."""
     place = {id(story): i for i, (story, _) in enumerate(stories)}
     canonical = sorted(stories, key=lambda s: (s[0].id, place[id(s[0])]))
-    out = _assign(canonical, sections, other, language, unnamed)
+    with numeric_threads():
+        out = _assign(canonical, sections, other, language, unnamed)
     return {name: sorted(members, key=lambda s: place[id(s)]) for name, members in out.items()}
 
 

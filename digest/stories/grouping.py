@@ -92,7 +92,13 @@ from digest.language.tags import ENGLISH, article_language
 from digest.models import Article
 from digest.stories.headlines import clean_headline, informativeness
 from digest.stories.linkage import average_linkage
-from digest.stories.vectors import Neighbours, nearest_neighbours, paired_cosine, tfidf
+from digest.stories.vectors import (
+    Neighbours,
+    nearest_neighbours,
+    numeric_threads,
+    paired_cosine,
+    tfidf,
+)
 
 DEFAULT_THRESHOLD = 0.44
 NEIGHBOURS = 20  # neighbours per article compared
@@ -131,11 +137,12 @@ def group_articles(
     by_language: dict[str, list[Article]] = {}
     for article in articles:
         by_language.setdefault(article_language(article, language), []).append(article)
-    return [
-        group
-        for tag in sorted(by_language)
-        for group in _group_one_language(by_language[tag], threshold, rarity_power, tag)
-    ]
+    with numeric_threads():
+        return [
+            group
+            for tag in sorted(by_language)
+            for group in _group_one_language(by_language[tag], threshold, rarity_power, tag)
+        ]
 
 
 def _group_one_language(

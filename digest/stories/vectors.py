@@ -27,11 +27,23 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
+from threadpoolctl import threadpool_limits
 
+# BLAS and OpenMP threads per process while stories and sections are computed. Their
+# matrices are sparse or small: a second thread gains nothing on a quiet machine and
+# costs much where processes share the cores (on 2 cores, `bench_stories` 20k alone:
+# 36.9-43.6 s against 37.6-42.6 s with two threads; four `digest build`s of the dev
+# halves at once: 16 s against 39 s).
+NUMERIC_THREADS = 1
 BLOCK_KEYS = 24  # heaviest terms per document used as blocking keys
 BLOCK_MAX_SHARE = 0.05  # a term in more than this share of documents is no key ...
 BLOCK_MIN_POSTINGS = 50  # ... unless it is in no more than this many
 _CHUNK = 1024  # rows per block of candidate scoring: bounds peak memory
+
+
+def numeric_threads() -> threadpool_limits:
+    """A context in which the numeric libraries use ``NUMERIC_THREADS`` threads."""
+    return threadpool_limits(limits=NUMERIC_THREADS)
 
 
 @dataclass(frozen=True, slots=True)
