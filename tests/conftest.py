@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from threadpoolctl import threadpool_info
 
 from digest.components import Components, build_components
 from digest.delivery.transport import Transport
@@ -57,6 +58,24 @@ def make_components(
     clock by default; the caller closes them."""
     settings = config if isinstance(config, Settings) else load_settings(config, environ or {})
     return build_components(settings, clock=clock, transport=transport)
+
+
+def thread_counts() -> set[int]:
+    """The thread counts the process's BLAS and OpenMP pools are set to now."""
+    return {pool["num_threads"] for pool in threadpool_info()}
+
+
+def threads_inside(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[set[int]]:
+    """Record ``thread_counts()`` at each call of ``module.name`` from now on."""
+    seen: list[set[int]] = []
+    original = getattr(module, name)
+
+    def watched(*args: Any) -> Any:
+        seen.append(thread_counts())
+        return original(*args)
+
+    monkeypatch.setattr(module, name, watched)
+    return seen
 
 
 def count_rows(store: object, table: str) -> int:

@@ -6,15 +6,15 @@ import itertools
 import random
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 import digest.stories.grouping as grouping
 from digest.models import Article
 from digest.stories.grouping import group_articles
 from digest.stories.story import story_id, story_ranking
+from tests.conftest import thread_counts, threads_inside
 
 Factory = Callable[..., Article]
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=UTC)
@@ -111,18 +111,11 @@ def test_stories_are_grouped_on_one_numeric_thread(
 ) -> None:
     # BLAS and OpenMP threads contend for the cores other processes use: grouping asks
     # for one, whatever the process had, and gives the setting back.
-    seen: list[set[int]] = []
-    group_one = grouping._group_one_language
-
-    def watched(*args: Any) -> list[list[Article]]:
-        seen.append({pool["num_threads"] for pool in threadpool_info()})
-        return group_one(*args)
-
-    monkeypatch.setattr(grouping, "_group_one_language", watched)
+    seen = threads_inside(monkeypatch, grouping, "_group_one_language")
     with threadpool_limits(limits=2):
         group_articles(_all_articles(article_factory))
         assert seen == [{1}]
-        assert {pool["num_threads"] for pool in threadpool_info()} == {2}
+        assert thread_counts() == {2}
 
 
 def test_no_articles_no_stories() -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 import digest.sections.assign as assign_module
 from digest.models import Article, Story, StoryLink
@@ -17,6 +16,7 @@ from digest.sections.assign import _experts, assign_sections
 from digest.sections.keywords import story_words
 from digest.settings.editions import SectionSettings
 from digest.stories.vectors import concepts, tfidf
+from tests.conftest import thread_counts, threads_inside
 
 Factory = Callable[..., Article]
 
@@ -343,19 +343,12 @@ def test_sections_are_learned_on_one_numeric_thread(
 ) -> None:
     # BLAS and OpenMP threads contend for the cores other processes use: the section
     # stage asks for one, whatever the process had, and gives the setting back.
-    seen: list[set[int]] = []
-    learn = assign_module._assign
-
-    def watched(*args: Any) -> dict[str, list[Story]]:
-        seen.append({pool["num_threads"] for pool in threadpool_info()})
-        return learn(*args)
-
-    monkeypatch.setattr(assign_module, "_assign", watched)
+    seen = threads_inside(monkeypatch, assign_module, "_assign")
     stories = [_story([a]) for a in _desk_edition(article_factory, seed=3, keyworded=8)]
     with threadpool_limits(limits=2):
         assign_sections(stories, SECTIONS)
         assert seen == [{1}]
-        assert {pool["num_threads"] for pool in threadpool_info()} == {2}
+        assert thread_counts() == {2}
 
 
 def test_two_experts_learn_short_items(article_factory: Factory) -> None:
